@@ -1,0 +1,41 @@
+"""Packaging for gxcpool.
+
+The native proof-of-work code under native/ is compiled into gxcpoold._native
+by cffi (see native/build_native.py).  twisted/plugins/ carries the twistd
+plugins; it is a namespace directory shared with Twisted itself, so it is
+listed explicitly instead of being discovered as a package.
+"""
+from setuptools import find_packages, setup
+
+setup(
+    name="gxcpool",
+    version="0.1.0",
+    description="Mining-pool daemon for GXC (GoldXCoin): Stratum, PPLNS, payouts, dashboard",
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    license="MIT",
+    python_requires=">=3.11",
+    packages=find_packages(include=["gxcpoold", "gxcpoold.*"]) + ["twisted.plugins"],
+    package_data={"gxcpoold": ["py.typed"]},
+    include_package_data=False,
+    setup_requires=["cffi>=1.15"],
+    cffi_modules=["native/build_native.py:ffibuilder"],
+    install_requires=[
+        "twisted>=23.8",
+        "cffi>=1.15",
+        "safe-pysha3>=1.0",
+        "sqlalchemy>=2.0",
+        "alembic>=1.12",
+        "klein>=23.5",
+    ],
+    extras_require={
+        "test": ["pytest>=7", "hypothesis>=6"],
+        "postgresql": ["psycopg[binary]>=3.1"],
+    },
+    entry_points={
+        "console_scripts": [
+            "gxcpool-devnode=gxcpoold.node.devnode.tap:main",
+        ],
+    },
+    zip_safe=False,
+)
