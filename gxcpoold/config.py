@@ -1,0 +1,512 @@
+"""Configuration: TOML file, environment overrides, typed and validated.
+
+Precedence, lowest first: built-in defaults, the TOML file, environment
+variables, twistd command-line options.  Every key of every section can be
+set from the environment as GXCPOOL_<SECTION>_<KEY> (GXCPOOL_NODE_TIMEOUT,
+GXCPOOL_STRATUM_ETHASH_ENDPOINT, ...); the seed guide's short names
+(POOL_ADDRESS, BLOCKCHAIN_NODE_URL, ...) are kept as aliases.
+
+Any mistake raises ConfigError whose message is one line naming the key, so
+start-up stops with something an operator can act on.
+"""
+import dataclasses
+import os
+import tomllib
+import types
+import typing
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from gxcpoold.addresses import NETWORKS, AddressError, check_address
+from gxcpoold.amounts import AmountError, gxc_to_base_units
+from gxcpoold.node.devnode.settings import DevNodeSettings
+
+DEFAULT_CONFIG_PATH = Path("/etc/gxcpool/gxcpool.toml")
+PACKAGED_STATE_DIR = Path("/var/lib/gxcpool")
+CHECKOUT_STATE_DIR = Path("gxcpool-data")
+ALGORITHMS = ("sha256d", "ethash", "gxhash")
+
+
+class ConfigError(ValueError):
+    """Invalid configuration; the message names the key and says what is wrong."""
+
+
+# ---------------------------------------------------------------- value parsers
+# A field's metadata may name a parser: it receives the raw TOML/env value and
+# returns the typed value or raises ValueError with the reason.
+
+def _fee(value) -> Fraction:
+    """Pool fee as an exact fraction of the block reward, 0 <= fee < 0.5."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise ValueError("must be a number such as 0.01 (1 %)")
+    try:
+        fee = Fraction(gxc_to_base_units(value), 10**8)
+    except AmountError as e:
+        raise ValueError(str(e)) from None
+    if not 0 <= fee < Fraction(1, 2):
+        raise ValueError("must be at least 0 and below 0.5 (it is a fraction: 0.01 = 1 %)")
+    return fee
+
+
+def _gxc_amount(value) -> int:
+    """An amount of GXC, to base units; at most 8 decimals, positive."""
+    if isinstance(value, bool):
+        raise ValueError("must be an amount of GXC")
+    try:
+        units = gxc_to_base_units(value)
+    except AmountError as e:
+        raise ValueError(str(e)) from None
+    if units <= 0:
+        raise ValueError("must be more than 0")
+    return units
+
+
+def _endpoint(value) -> str:
+    """A Twisted server endpoint description such as tcp:3333 or tcp:3333:interface=127.0.0.1."""
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError("must be an endpoint string such as \"tcp:3333\"")
+    from twisted.internet import reactor
+    from twisted.internet.endpoints import serverFromString
+    try:
+        serverFromString(reactor, value)
+    except Exception as e:  # the parser raises several types for bad strings
+        raise ValueError("cannot parse endpoint %r: %s" % (value, e)) from None
+    return value
+
+
+def _node_url(value) -> str:
+    if not isinstance(value, str):
+        raise ValueError("must be a URL such as \"http://127.0.0.1:18332\"")
+    try:
+        parts = urlsplit(value)
+        port = parts.port
+    except ValueError as e:
+        raise ValueError("cannot parse URL %r: %s" % (value, e)) from None
+    if parts.scheme != "http" or not parts.hostname or port is None:
+        raise ValueError("must be http://HOST:PORT (the GXC node speaks plain HTTP), got %r"
+                         % (value,))
+    return value
+
+
+def _choice(*allowed):
+    def parse(value):
+        if value not in allowed:
+            raise ValueError("must be one of %s" % ", ".join(repr(a) for a in allowed))
+        return value
+    return parse
+
+
+def _port_endpoint(value) -> str:
+    """The seed guide's *_PORT variables: a bare port number becomes tcp:PORT."""
+    text = str(value).strip()
+    if not text.isdigit() or not 0 < int(text) < 65536:
+        raise ValueError("must be a TCP port number, 1-65535")
+    return "tcp:%s" % text
+
+
+def _parsed(parser, **kw):
+    return field(metadata={"parse": parser}, **kw)
+
+
+# ---------------------------------------------------------------- sections
+
+@dataclass(frozen=True)
+class PoolSettings:
+    name: str = "gxcpool"
+    # Receives block rewards and pays miners; must be the node wallet's address
+    # (getnewaddress).  Empty: ask the node at start-up.
+    address: str = ""
+    network: str = _parsed(_choice(*NETWORKS), default="testnet")
+    fee: Fraction = _parsed(_fee, default=Fraction(1, 100))
+    # Miner addresses: "strict" = node-generated form only, "lenient" = any the node accepts.
+    miner_address_check: str = _parsed(_choice("strict", "lenient"), default="strict")
+    # Empty: $STATE_DIRECTORY (systemd), else ./gxcpool-data in a checkout, else /var/lib/gxcpool.
+    state_dir: str = ""
+
+
+@dataclass(frozen=True)
+class NodeSettings:
+    url: str = _parsed(_node_url, default="http://127.0.0.1:18332")
+    timeout: float = 10.0             # seconds for one RPC exchange
+    retries: int = 3                  # extra attempts after a transport error
+    retry_backoff: float = 0.25       # first pause between attempts; doubles each time
+    tip_poll_interval: float = 0.5    # getbestblockhash poll (cheap)
+    template_refresh: float = 5.0     # full getblocktemplate even if the tip is unchanged
+    slow_after: float = 2.0           # an answer slower than this makes the node "lagging"
+    down_after_failures: int = 3      # consecutive failed polls before the node is "down"
+    max_request_bytes: int = 8000     # the node reads one segment of at most 8191 bytes
+
+
+@dataclass(frozen=True)
+class StratumSettings:
+    endpoint: str = _parsed(_endpoint, default="tcp:3333")
+    enabled: bool = True
+    start_difficulty: float = 1.0
+    min_difficulty: float = 0.0001
+    max_difficulty: float = 1e12
+    shares_per_minute: float = 20.0   # vardiff aim
+    retarget_interval: float = 30.0   # seconds between vardiff decisions
+
+
+STRATUM_DEFAULTS = {
+    # Bitcoin difficulty units (diff 1 = 2**32 hashes).
+    "sha256d": StratumSettings(),
+    # Ethash units (expected hashes per share); 4e9 = a few seconds on one GPU.
+    "ethash": StratumSettings(endpoint="tcp:3334", start_difficulty=4e9, min_difficulty=1e5,
+                              max_difficulty=1e16, shares_per_minute=10.0),
+    # gxhash is ~0.1-0.3 s per hash: aim for a share every 30 s per worker.
+    "gxhash": StratumSettings(endpoint="tcp:3335", start_difficulty=64.0, min_difficulty=1.0,
+                              max_difficulty=1e12, shares_per_minute=2.0),
+}
+
+
+@dataclass(frozen=True)
+class DatabaseSettings:
+    # Empty: SQLite (WAL) in the state directory.  PostgreSQL: postgresql+psycopg://user@host/db
+    url: str = ""
+
+
+@dataclass(frozen=True)
+class PayoutSettings:
+    scheme: str = _parsed(_choice("pplns", "prop", "solo"), default="pplns")
+    pplns_window: float = 2.0         # N: the window is N x network work per block
+    interval: float = 600.0           # seconds between payout rounds
+    minimum: int = _parsed(_gxc_amount, default=10_000_000)   # MIN_PAYOUT in GXC; default 0.1
+
+
+@dataclass(frozen=True)
+class WebSettings:
+    endpoint: str = _parsed(_endpoint, default="tcp:5000")
+
+
+@dataclass(frozen=True)
+class ClusterSettings:
+    instance_id: int = 0              # 0-255, carried in the top byte of extranonce1
+
+
+@dataclass(frozen=True)
+class DevnetSettings:
+    """The embedded devnet node, started by --devnet (or enabled = true)."""
+    enabled: bool = False
+    endpoint: str = _parsed(_endpoint, default="tcp:18332:interface=127.0.0.1")
+    # The node simulator's own knobs (DevNodeSettings) are read from the same table.
+    node: DevNodeSettings = field(default_factory=DevNodeSettings, metadata={"nested": True})
+
+
+@dataclass(frozen=True)
+class Config:
+    pool: PoolSettings
+    node: NodeSettings
+    stratum: dict          # algorithm -> StratumSettings
+    database: DatabaseSettings
+    payouts: PayoutSettings
+    web: WebSettings
+    cluster: ClusterSettings
+    devnet: DevnetSettings
+    state_dir: Path        # resolved
+    database_url: str      # resolved
+    source: str            # where the file came from, for the start-up log line
+
+
+# The demo chain: every 16**6 (16.7 M) hashes a block, a few seconds of the
+# reference CPU miner, so a newcomer sees blocks at once without the chain
+# racing (testnet's real 1.0 would make every 16th hash a block).
+DEVNET_DEMO_DIFFICULTY = 6.0
+
+# Seed-guide environment names.
+ENV_ALIASES = {
+    "POOL_NAME": ("pool", "name", None),
+    "POOL_ADDRESS": ("pool", "address", None),
+    "POOL_FEE": ("pool", "fee", None),
+    "BLOCKCHAIN_NODE_URL": ("node", "url", None),
+    "MIN_PAYOUT": ("payouts", "minimum", None),
+    "STRATUM_PORT": ("stratum.sha256d", "endpoint", _port_endpoint),
+    "DASHBOARD_PORT": ("web", "endpoint", _port_endpoint),
+}
+ENV_PREFIX = "GXCPOOL_"
+ENV_CONFIG_PATH = "GXCPOOL_CONFIG"
+# Read by the log observer (gxcpoold.logs), not by this module.
+ENV_LOG_LEVEL = "GXCPOOL_LOG_LEVEL"
+
+
+# ---------------------------------------------------------------- generic reading
+
+def _base_type(annotation):
+    """The type a plain annotation stands for: int | None -> int."""
+    if isinstance(annotation, types.UnionType) or typing.get_origin(annotation) is typing.Union:
+        args = [a for a in typing.get_args(annotation) if a is not type(None)]
+        return args[0], True
+    return annotation, False
+
+
+def _convert(value, annotation, from_env):
+    """Check or coerce one value to a field's plain type."""
+    kind, optional = _base_type(annotation)
+    if from_env and isinstance(value, str):
+        text = value.strip()
+        if optional and text.lower() in ("", "none", "null"):
+            return None
+        if kind is bool:
+            lowered = text.lower()
+            if lowered in ("1", "true", "yes", "on"):
+                return True
+            if lowered in ("0", "false", "no", "off"):
+                return False
+            raise ValueError("must be true or false")
+        if kind in (int, float):
+            try:
+                return kind(text)
+            except ValueError:
+                raise ValueError("must be a number") from None
+        return text
+    if value is None and optional:
+        return None
+    if kind is bool:
+        if not isinstance(value, bool):
+            raise ValueError("must be true or false")
+        return value
+    if kind is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValueError("must be a whole number")
+        return value
+    if kind is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ValueError("must be a number")
+        return float(value)
+    if kind is str:
+        if not isinstance(value, str):
+            raise ValueError("must be text")
+        return value
+    raise ValueError("cannot be set here")
+
+
+def _value_fields(cls):
+    """Fields read from a TOML table (a nested settings object is read on its own)."""
+    return {f.name: f for f in dataclasses.fields(cls) if not f.metadata.get("nested")}
+
+
+def _read_fields(section, cls, table, env, defaults=None):
+    """Build cls from a TOML table and environment values.
+
+    table: the TOML values; env: {key: (raw, parser-or-None)} from the
+    environment.  Unknown keys in table are the caller's concern.
+    """
+    hints = typing.get_type_hints(cls)
+    values = {}
+    for name, f in _value_fields(cls).items():
+        sources = []
+        if name in table:
+            sources.append((table[name], None, False))
+        if name in env:
+            raw, env_parser = env[name]
+            sources.append((raw, env_parser, True))
+        for raw, env_parser, from_env in sources:
+            try:
+                if env_parser is not None:
+                    raw = env_parser(raw)
+                parser = f.metadata.get("parse")
+                if parser is not None:
+                    values[name] = parser(raw)
+                else:
+                    values[name] = _convert(raw, hints[name], from_env)
+            except ValueError as e:
+                where = "environment " if from_env else ""
+                raise ConfigError("%s[%s] %s = %r: %s" % (where, section, name, raw, e)) from None
+    base = defaults if defaults is not None else cls()
+    return dataclasses.replace(base, **values)
+
+
+def _env_for(section, cls, environ):
+    """Environment overrides for one section: GXCPOOL_<SECTION>_<KEY> plus aliases."""
+    env = {}
+    stem = ENV_PREFIX + section.replace(".", "_").upper() + "_"
+    for name in _value_fields(cls):
+        var = stem + name.upper()
+        if var in environ:
+            env[name] = (environ[var], None)
+    for var, (alias_section, key, parser) in ENV_ALIASES.items():
+        if alias_section == section and var in environ:
+            env[key] = (environ[var], parser)
+    return env
+
+
+def _known_env_names(sections):
+    names = {ENV_CONFIG_PATH, ENV_LOG_LEVEL}
+    for section, cls in sections:
+        stem = ENV_PREFIX + section.replace(".", "_").upper() + "_"
+        names.update(stem + name.upper() for name in _value_fields(cls))
+    return names
+
+
+def _sections():
+    """(section name, settings class) for every table the file may have."""
+    sections = [("pool", PoolSettings), ("node", NodeSettings)]
+    sections += [("stratum." + a, StratumSettings) for a in ALGORITHMS]
+    sections += [("database", DatabaseSettings), ("payouts", PayoutSettings),
+                 ("web", WebSettings), ("cluster", ClusterSettings),
+                 ("devnet", DevnetSettings), ("devnet", DevNodeSettings)]
+    return sections
+
+
+def _table(data, section):
+    """The TOML table for a dotted section name, {} when absent."""
+    node = data
+    for part in section.split("."):
+        node = node.get(part, {}) if isinstance(node, dict) else {}
+        if not isinstance(node, dict):
+            raise ConfigError("[%s] must be a table" % section)
+    return node
+
+
+def _check_unknown_keys(data):
+    allowed = {}
+    for section, cls in _sections():
+        allowed.setdefault(section, set()).update(_value_fields(cls))
+    for top, value in data.items():
+        if top == "stratum":
+            if not isinstance(value, dict):
+                raise ConfigError("[stratum] must be a table of algorithms")
+            for algo, table in value.items():
+                if algo not in ALGORITHMS:
+                    raise ConfigError("unknown section [stratum.%s] (algorithms: %s)"
+                                      % (algo, ", ".join(ALGORITHMS)))
+                if not isinstance(table, dict):
+                    raise ConfigError("[stratum.%s] must be a table" % algo)
+                _check_keys("stratum." + algo, table, allowed)
+            continue
+        if top not in allowed:
+            raise ConfigError("unknown section [%s] (sections: %s)" % (
+                top, ", ".join(sorted({s.split(".")[0] for s in allowed}))))
+        if not isinstance(value, dict):
+            raise ConfigError("[%s] must be a table" % top)
+        _check_keys(top, value, allowed)
+
+
+def _check_keys(section, table, allowed):
+    for key in table:
+        if key not in allowed[section]:
+            raise ConfigError("unknown key [%s] %s (known: %s)"
+                              % (section, key, ", ".join(sorted(allowed[section]))))
+
+
+def _check_unknown_env(environ):
+    known = _known_env_names(_sections())
+    for var in environ:
+        if var.startswith(ENV_PREFIX) and var not in known:
+            raise ConfigError("unknown environment variable %s" % var)
+
+
+def default_state_dir(environ) -> Path:
+    """Where state lives when the configuration does not say."""
+    if environ.get("STATE_DIRECTORY"):       # systemd's StateDirectory=
+        return Path(environ["STATE_DIRECTORY"].split(":")[0])
+    checkout = Path(__file__).resolve().parent.parent
+    if (checkout / "setup.py").exists() and (checkout / "native").is_dir():
+        return CHECKOUT_STATE_DIR
+    return PACKAGED_STATE_DIR
+
+
+# ---------------------------------------------------------------- entry points
+
+def read_toml(path) -> dict:
+    try:
+        with open(path, "rb") as f:
+            return tomllib.load(f)
+    except FileNotFoundError:
+        raise ConfigError("configuration file %s does not exist" % path) from None
+    except OSError as e:
+        raise ConfigError("cannot read configuration file %s: %s" % (path, e.strerror)) from None
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError("configuration file %s is not valid TOML: %s" % (path, e)) from None
+
+
+def load_config(path=None, environ=None, overrides=None) -> Config:
+    """Load and validate the configuration.
+
+    path: TOML file; None = $GXCPOOL_CONFIG, else /etc/gxcpool/gxcpool.toml
+    if it exists, else built-in defaults.  overrides: {(section, key): value}
+    from the command line, applied last.
+    """
+    environ = os.environ if environ is None else environ
+    if path is None and environ.get(ENV_CONFIG_PATH):
+        path = environ[ENV_CONFIG_PATH]
+    if path is None and DEFAULT_CONFIG_PATH.exists():
+        path = DEFAULT_CONFIG_PATH
+    data = read_toml(path) if path is not None else {}
+    for (section, key), value in (overrides or {}).items():
+        target = data
+        for part in section.split("."):
+            target = target.setdefault(part, {})
+        target[key] = value
+    _check_unknown_keys(data)
+    _check_unknown_env(environ)
+
+    def read(section, cls, defaults=None):
+        return _read_fields(section, cls, _table(data, section), _env_for(section, cls, environ),
+                            defaults)
+
+    pool = read("pool", PoolSettings)
+    if pool.address:
+        try:
+            check_address(pool.address, pool.network)
+        except AddressError as e:
+            raise ConfigError("[pool] address = %r: %s" % (pool.address, e)) from None
+    node = read("node", NodeSettings)
+    _check_positive("node", node, ("timeout", "tip_poll_interval", "template_refresh",
+                                   "slow_after", "retry_backoff"))
+    _check_range("node", "retries", node.retries, 0, 20)
+    _check_range("node", "down_after_failures", node.down_after_failures, 1, 1000)
+    _check_range("node", "max_request_bytes", node.max_request_bytes, 1024, 8191)
+    stratum = {a: read("stratum." + a, StratumSettings, STRATUM_DEFAULTS[a]) for a in ALGORITHMS}
+    for algo, s in stratum.items():
+        section = "stratum." + algo
+        _check_positive(section, s, ("start_difficulty", "min_difficulty", "max_difficulty",
+                                     "shares_per_minute", "retarget_interval"))
+        if not s.min_difficulty <= s.start_difficulty <= s.max_difficulty:
+            raise ConfigError("[%s] start_difficulty = %r: must lie between min_difficulty (%r) "
+                              "and max_difficulty (%r)" % (section, s.start_difficulty,
+                                                           s.min_difficulty, s.max_difficulty))
+    payouts = read("payouts", PayoutSettings)
+    _check_positive("payouts", payouts, ("pplns_window", "interval"))
+    cluster = read("cluster", ClusterSettings)
+    _check_range("cluster", "instance_id", cluster.instance_id, 0, 255)
+    devnet = read("devnet", DevnetSettings)
+    devnet = dataclasses.replace(devnet, node=_devnode_settings(data, environ, pool.network))
+
+    state_dir = Path(pool.state_dir) if pool.state_dir else default_state_dir(environ)
+    database = read("database", DatabaseSettings)
+    database_url = database.url or "sqlite:///%s" % (state_dir / "gxcpool.sqlite3")
+    return Config(pool=pool, node=node, stratum=stratum, database=database, payouts=payouts,
+                  web=read("web", WebSettings), cluster=cluster, devnet=devnet,
+                  state_dir=state_dir, database_url=database_url,
+                  source=str(path) if path is not None else "built-in defaults")
+
+
+def _devnode_settings(data, environ, network):
+    """The devnet node's knobs from [devnet]; the demo default difficulty is livelier."""
+    table = _table(data, "devnet")
+    env = _env_for("devnet", DevNodeSettings, environ)
+    defaults = {"network": network, "difficulty": DEVNET_DEMO_DIFFICULTY}
+    try:
+        base = DevNodeSettings(**{k: v for k, v in defaults.items()
+                                  if k not in table and k not in env})
+        return _read_fields("devnet", DevNodeSettings, table, env, base)
+    except ConfigError:
+        raise
+    except ValueError as e:
+        # DevNodeSettings validates itself and names the field in its message.
+        raise ConfigError("[devnet] %s" % e) from None
+
+
+def _check_positive(section, settings, names):
+    for name in names:
+        value = getattr(settings, name)
+        if not value > 0:
+            raise ConfigError("[%s] %s = %r: must be more than 0" % (section, name, value))
+
+
+def _check_range(section, name, value, low, high):
+    if not low <= value <= high:
+        raise ConfigError("[%s] %s = %r: must be from %d to %d" % (section, name, value, low, high))

@@ -1,0 +1,271 @@
+"""JSON-RPC 2.0 client for the GXC node (spec/gxc-node.md sections 1 and 2).
+
+The node reads each connection once (one recv of at most 8191 bytes) and
+answers once, so every request is one compact buffer written in one call on
+a fresh connection, kept under a configured limit (8000 bytes by default).
+Twisted's HTTP client is not used because it may write headers and body
+separately.
+"""
+import itertools
+import json
+from urllib.parse import urlsplit
+
+from twisted.internet import defer, error as inet_error
+from twisted.internet.endpoints import HostnameEndpoint
+from twisted.internet.protocol import Factory, Protocol
+from twisted.internet.task import deferLater
+from twisted.logger import Logger
+
+from gxcpoold.amounts import base_units_to_gxc
+from gxcpoold.node.errors import (NodeProtocolError, NodeRPCError, NodeRequestTooLarge,
+                                  NodeTransportError)
+
+# Never retried automatically: a resend after a lost answer could pay twice.
+NOT_RETRIABLE = frozenset({"sendtoaddress", "sendfrom", "gxc_sendToAddress"})
+# A request the node saw only part of (arrived in pieces): the call had no
+# effect, so it is a transport problem, not an answer (spec 1.2, defect 15).
+_PARTIAL_READ_MESSAGES = ("Empty POST body", "Parse error")
+MAX_RESPONSE_BYTES = 16 * 1024 * 1024
+
+
+class _OneExchange(Protocol):
+    """Write one request, read the whole answer until the node closes."""
+
+    def __init__(self, request: bytes):
+        self.request = request
+        self.chunks = []
+        self.size = 0
+        self.failure = None
+        self.done = defer.Deferred()
+
+    def connectionMade(self):
+        self.transport.write(self.request)
+
+    def dataReceived(self, data):
+        self.size += len(data)
+        if self.size > MAX_RESPONSE_BYTES:
+            self.abort(NodeProtocolError("answer larger than %d bytes" % MAX_RESPONSE_BYTES))
+            return
+        self.chunks.append(data)
+
+    def abort(self, failure):
+        """Give up on this exchange with the given error."""
+        self.failure = failure
+        self.transport.abortConnection()
+
+    def connectionLost(self, reason):
+        if self.failure is not None:
+            self.done.errback(self.failure)
+        elif not self.chunks:
+            self.done.errback(NodeTransportError("connection closed without an answer: %s"
+                                                 % reason.getErrorMessage()))
+        else:
+            # A reset after a complete answer (the node does that after an
+            # oversized request) still leaves a usable answer.
+            self.done.callback(b"".join(self.chunks))
+
+
+def parse_http_response(raw: bytes) -> bytes:
+    """The body of a complete HTTP/1.1 response, or NodeProtocolError."""
+    head, sep, body = raw.partition(b"\r\n\r\n")
+    if not sep:
+        raise NodeProtocolError("answer is not HTTP: %r" % raw[:80])
+    lines = head.split(b"\r\n")
+    status = lines[0].split(None, 2)
+    if len(status) < 2 or not status[0].startswith(b"HTTP/") or not status[1].isdigit():
+        raise NodeProtocolError("answer is not HTTP: %r" % lines[0][:80])
+    length = None
+    for line in lines[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length" and value.strip().isdigit():
+            length = int(value.strip())
+    if length is not None:
+        if len(body) < length:
+            raise NodeTransportError("answer cut short: %d of %d bytes" % (len(body), length))
+        body = body[:length]
+    code = int(status[1])
+    if code != 200:
+        raise NodeProtocolError("HTTP %d: %r" % (code, body[:200]))
+    return body
+
+
+class NodeClient:
+    """Calls the GXC node.  All methods return Deferreds."""
+
+    log = Logger()
+
+    def __init__(self, reactor, url, *, timeout=10.0, retries=3, retry_backoff=0.25,
+                 max_request_bytes=8000):
+        self.reactor = reactor
+        self.timeout = timeout
+        self.retries = retries
+        self.retry_backoff = retry_backoff
+        self.max_request_bytes = max_request_bytes
+        self._ids = itertools.count(1)
+        self.last_latency = None
+        self.url = None
+        if url is not None:
+            self.set_url(url)
+
+    def set_url(self, url):
+        parts = urlsplit(url)
+        if parts.scheme != "http" or not parts.hostname or parts.port is None:
+            raise ValueError("node URL must be http://HOST:PORT, got %r" % (url,))
+        self.url = url
+        self._host, self._port = parts.hostname, parts.port
+        self._host_header = parts.netloc.encode("idna")
+
+    # ------------------------------------------------------------ encoding
+
+    def encode(self, method, params, request_id) -> bytes:
+        body = json.dumps({"jsonrpc": "2.0", "id": request_id, "method": method,
+                           "params": list(params)},
+                          separators=(",", ":"), allow_nan=False).encode()
+        head = (b"POST / HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\n"
+                b"Content-Length: %d\r\nConnection: close\r\n\r\n"
+                % (self._host_header, len(body)))
+        return head + body
+
+    # ------------------------------------------------------------ calls
+
+    def call(self, method, *params, retry=None):
+        """Call a method; fires with its result or fails with a NodeError."""
+        if self.url is None:
+            return defer.fail(NodeTransportError("node URL is not known yet"))
+        request_id = next(self._ids)
+        request = self.encode(method, params, request_id)
+        if len(request) > self.max_request_bytes:
+            return defer.fail(NodeRequestTooLarge(
+                "%s request is %d bytes; the node reads at most %d"
+                % (method, len(request), self.max_request_bytes)))
+        if retry is None:
+            retry = method not in NOT_RETRIABLE
+        attempts = 1 + (self.retries if retry else 0)
+        return self._call_with_retries(method, request, request_id, attempts)
+
+    @defer.inlineCallbacks
+    def _call_with_retries(self, method, request, request_id, attempts):
+        pause = self.retry_backoff
+        for attempt in range(1, attempts + 1):
+            try:
+                result = yield self._exchange(method, request, request_id)
+                return result
+            except NodeTransportError as e:
+                if attempt == attempts:
+                    raise
+                self.log.debug("node {method} attempt {attempt} failed ({error}); retrying in "
+                               "{pause:.2f}s", method=method, attempt=attempt, error=e, pause=pause)
+                yield deferLater(self.reactor, pause)
+                pause = min(pause * 2, 5.0)
+
+    @defer.inlineCallbacks
+    def _exchange(self, method, request, request_id):
+        started = self.reactor.seconds()
+        protocol = _OneExchange(request)
+        endpoint = HostnameEndpoint(self.reactor, self._host, self._port, timeout=self.timeout)
+        try:
+            yield endpoint.connect(Factory.forProtocol(lambda: protocol))
+        except (inet_error.ConnectError, OSError) as e:
+            raise NodeTransportError("%s: cannot connect to %s: %s" % (method, self.url, e))
+        remaining = max(0.0, self.timeout - (self.reactor.seconds() - started))
+        timer = self.reactor.callLater(remaining, protocol.abort, NodeTransportError(
+            "%s: no answer from %s within %.1fs" % (method, self.url, self.timeout)))
+        try:
+            raw = yield protocol.done
+        finally:
+            if timer.active():
+                timer.cancel()
+        self.last_latency = self.reactor.seconds() - started
+        return self._interpret(method, raw, request_id)
+
+    def _interpret(self, method, raw, request_id):
+        body = parse_http_response(raw)
+        try:
+            answer = json.loads(body)
+        except ValueError:
+            raise NodeProtocolError("%s: answer is not JSON: %r" % (method, body[:200])) from None
+        if not isinstance(answer, dict) or answer.get("jsonrpc") != "2.0":
+            raise NodeProtocolError("%s: answer is not a JSON-RPC 2.0 object: %r"
+                                    % (method, body[:200]))
+        error = answer.get("error")
+        if error is not None:
+            if (not isinstance(error, dict) or not isinstance(error.get("code"), int)
+                    or not isinstance(error.get("message"), str)):
+                raise NodeProtocolError("%s: malformed error object: %r" % (method, error))
+            if error["code"] == -32700 and error["message"].startswith(_PARTIAL_READ_MESSAGES):
+                raise NodeTransportError("%s: the node saw only part of the request: %s"
+                                         % (method, error["message"][:120]))
+            raise NodeRPCError(method, error["code"], error["message"])
+        if answer.get("id") != request_id:
+            raise NodeProtocolError("%s: answer id %r does not match request id %r"
+                                    % (method, answer.get("id"), request_id))
+        if "result" not in answer:
+            raise NodeProtocolError("%s: answer has neither result nor error" % method)
+        return answer["result"]
+
+    # ------------------------------------------------------------ methods a pool uses
+
+    def getblocktemplate(self, miner_address=None):
+        if miner_address:
+            return self.call("getblocktemplate", {"minerAddress": miner_address})
+        return self.call("getblocktemplate")
+
+    def getbestblockhash(self, retry=True):
+        return self.call("getbestblockhash", retry=retry)
+
+    def getblockcount(self):
+        return self.call("getblockcount")
+
+    def getblockhash(self, height: int):
+        return self.call("getblockhash", int(height))
+
+    def getblock(self, selector, verbose: bool = True):
+        # Numeric verbosity crashes the node's handler (defect 12): booleans only.
+        return self.call("getblock", selector, bool(verbose))
+
+    def getblockchaininfo(self):
+        return self.call("getblockchaininfo")
+
+    def getnewaddress(self):
+        return self.call("getnewaddress")
+
+    def validateaddress(self, address):
+        return self.call("validateaddress", address)
+
+    def getbalance(self, address):
+        return self.call("getbalance", address)
+
+    def getrawmempool(self):
+        return self.call("getrawmempool")
+
+    def sendtoaddress(self, address, amount_base_units: int):
+        """Pay from the node wallet.  Never retried: see NOT_RETRIABLE."""
+        return self.call("sendtoaddress", address, base_units_to_gxc(amount_base_units))
+
+    def fit_block(self, block: dict) -> dict:
+        """The block trimmed to the request limit: mempool transactions after
+        the coinbase are dropped from the end until the submitblock request
+        fits (spec 1.2: ~7 fit).  Raises NodeRequestTooLarge if even the
+        coinbase-only block does not."""
+        txs = list(block.get("transactions", []))
+        while True:
+            candidate = dict(block, transactions=txs)
+            if len(self.encode("submitblock", [candidate], 2**31)) <= self.max_request_bytes:
+                return candidate
+            if len(txs) <= 1:
+                raise NodeRequestTooLarge("submitblock with the coinbase only is still larger "
+                                          "than %d bytes" % self.max_request_bytes)
+            txs.pop()
+
+    @defer.inlineCallbacks
+    def submitblock(self, block: dict):
+        """Submit a block; fires with the block actually sent (it may have
+        fewer mempool transactions, see fit_block) when the node accepts it,
+        fails with NodeRPCError carrying the node's reason otherwise."""
+        sent = self.fit_block(block)
+        result = yield self.call("submitblock", sent)
+        if result is not None:
+            raise NodeProtocolError("submitblock: unexpected result %r (the node answers null "
+                                    "on success)" % (result,))
+        return sent
+

@@ -1,0 +1,79 @@
+"""A block template from getblocktemplate, checked before any job is built from it.
+
+A node that answers nonsense must not turn into jobs miners waste work on,
+so every field a job or a block submission uses is checked here
+(spec/gxc-node.md section 2.1).
+"""
+import math
+import re
+from dataclasses import dataclass, field
+
+from gxcpoold.node.errors import NodeProtocolError
+
+_HEX64 = re.compile(r"[0-9a-fA-F]{64}\Z")
+
+
+@dataclass(frozen=True)
+class BlockTemplate:
+    height: int                    # N: the height of the block to build
+    previousblockhash: str         # the tip, verbatim (case preserved)
+    difficulty: float              # D, echoed verbatim into submitblock
+    coinbase: dict                 # transactions[0], passed back unchanged
+    transactions: tuple            # mempool transactions after the coinbase
+    coinbasevalue: int             # reward in base units
+    curtime: int                   # node clock; use for block timestamps
+    raw: dict = field(repr=False, compare=False)
+
+    @property
+    def required_zeros(self) -> int:
+        """Leading '0' hex characters a block hash needs: floor(D)."""
+        return math.floor(self.difficulty)
+
+    @property
+    def network_work(self) -> int:
+        """Expected hashes per block, the same for every algorithm: 16 ** floor(D)."""
+        return 16 ** self.required_zeros
+
+    @property
+    def txids(self) -> list:
+        """Transaction ids in template order, coinbase first."""
+        return [self.coinbase["txid"]] + [tx["txid"] for tx in self.transactions]
+
+    @classmethod
+    def from_rpc(cls, result) -> "BlockTemplate":
+        if not isinstance(result, dict):
+            raise NodeProtocolError("template is not an object: %r" % (result,))
+        height = _int(result, "height", minimum=1)
+        prev = result.get("previousblockhash")
+        if not isinstance(prev, str) or not _HEX64.match(prev):
+            raise NodeProtocolError("template previousblockhash is not 64 hex characters: %r"
+                                    % (prev,))
+        difficulty = result.get("difficulty")
+        if (isinstance(difficulty, bool) or not isinstance(difficulty, (int, float))
+                or not math.isfinite(difficulty) or not 0 < difficulty <= 1e6):
+            raise NodeProtocolError("template difficulty is not a positive number: %r"
+                                    % (difficulty,))
+        txs = result.get("transactions")
+        if not isinstance(txs, list) or not txs:
+            raise NodeProtocolError("template has no transactions (the coinbase comes first)")
+        for i, tx in enumerate(txs):
+            if not isinstance(tx, dict) or not isinstance(tx.get("txid"), str) or not tx["txid"]:
+                raise NodeProtocolError("template transaction %d has no txid" % i)
+        coinbase = txs[0]
+        if coinbase.get("is_coinbase") is not True:
+            raise NodeProtocolError("template transaction 0 is not the coinbase")
+        if coinbase.get("block_height", height) != height:
+            raise NodeProtocolError("template coinbase is for height %r, template for %d"
+                                    % (coinbase.get("block_height"), height))
+        return cls(height=height, previousblockhash=prev, difficulty=difficulty,
+                   coinbase=coinbase, transactions=tuple(txs[1:]),
+                   coinbasevalue=_int(result, "coinbasevalue", minimum=0),
+                   curtime=_int(result, "curtime", minimum=0), raw=result)
+
+
+def _int(result, key, minimum):
+    value = result.get(key)
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise NodeProtocolError("template %s is not a whole number >= %d: %r"
+                                % (key, minimum, value))
+    return value

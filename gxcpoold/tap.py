@@ -1,0 +1,95 @@
+"""`twistd gxcpool`: command-line options and the service tree (DESIGN.md section 3)."""
+import os
+
+from twisted.application.service import MultiService
+from twisted.logger import Logger
+from twisted.python import usage
+
+import gxcpoold
+from gxcpoold.config import ConfigError, load_config
+from gxcpoold.node.devnode.service import DevNodeService
+from gxcpoold.node.service import NodeService
+
+
+class Options(usage.Options):
+    synopsis = "[options]"
+    longdesc = ("Run the GXC mining pool. Configuration comes from a TOML file, environment "
+                "variables (GXCPOOL_<SECTION>_<KEY>, POOL_ADDRESS, BLOCKCHAIN_NODE_URL, ...) "
+                "and these options, in rising precedence. See etc/gxcpool.toml.")
+    optFlags = [
+        ["devnet", None, "Run the built-in GXC devnet node in this process (loopback) and mine "
+                         "against it; ignores [node] url."],
+    ]
+    optParameters = [
+        ["config", "c", None, "TOML configuration file (default: $GXCPOOL_CONFIG, else "
+                              "/etc/gxcpool/gxcpool.toml if it exists, else built-in defaults)."],
+        ["state-dir", None, None, "Directory for the database, DAG files and spill files."],
+        ["node-url", None, None, "GXC node JSON-RPC URL, e.g. http://127.0.0.1:18332."],
+        ["pool-address", None, None, "Pool address (the node wallet's); default: ask the node."],
+        ["stratum-endpoint", None, None, "sha256d Stratum listener, e.g. tcp:3333."],
+        ["web-endpoint", None, None, "Dashboard and API listener, e.g. tcp:5000."],
+    ]
+
+    # option name -> (section, key) of the configuration it overrides
+    OVERRIDES = {
+        "state-dir": ("pool", "state_dir"),
+        "node-url": ("node", "url"),
+        "pool-address": ("pool", "address"),
+        "stratum-endpoint": ("stratum.sha256d", "endpoint"),
+        "web-endpoint": ("web", "endpoint"),
+    }
+
+    def overrides(self):
+        found = {key: self[option] for option, key in self.OVERRIDES.items()
+                 if self[option] is not None}
+        if self["devnet"]:
+            found[("devnet", "enabled")] = True
+        return found
+
+
+class PoolService(MultiService):
+    """The whole daemon; children are named so tests and later parts can find them."""
+
+    log = Logger()
+
+    def __init__(self, config):
+        super().__init__()
+        self.config = config
+
+    def startService(self):
+        c = self.config
+        os.makedirs(c.state_dir, exist_ok=True)
+        self.log.info("gxcpool {version} starting: pool {name!r} on {network}, fee {fee}, "
+                      "config from {source}, state in {state}", version=gxcpoold.__version__,
+                      name=c.pool.name, network=c.pool.network, fee=float(c.pool.fee),
+                      source=c.source, state=os.path.abspath(c.state_dir))
+        super().startService()
+
+
+def build_service(config, reactor) -> PoolService:
+    """Compose the service tree from a loaded configuration."""
+    top = PoolService(config)
+    if config.devnet.enabled:
+        devnode = DevNodeService(config.devnet.node, config.devnet.endpoint, reactor=reactor)
+        devnode.setName("devnode")
+        devnode.setServiceParent(top)
+        node = NodeService(reactor, config.node, network=config.pool.network,
+                           pool_address=config.pool.address, url=False)
+        devnode.whenListening().addCallback(lambda _: node.set_url(devnode.url))
+    else:
+        node = NodeService(reactor, config.node, network=config.pool.network,
+                           pool_address=config.pool.address)
+    node.setName("node")
+    node.setServiceParent(top)
+    return top
+
+
+def makeService(options) -> PoolService:
+    from twisted.internet import reactor
+    try:
+        config = load_config(options["config"], overrides=options.overrides())
+    except ConfigError as e:
+        # One line an operator can act on, not a traceback (twistd has not
+        # started logging yet, so this goes to the terminal or the journal).
+        raise SystemExit("gxcpool: configuration error: %s" % e)
+    return build_service(config, reactor)

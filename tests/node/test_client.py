@@ -1,0 +1,164 @@
+"""NodeClient over real loopback TCP against scripted servers: framing, errors, retries."""
+import json
+
+from twisted.internet import reactor
+from twisted.trial import unittest
+
+from gxcpoold.node.client import NodeClient
+from gxcpoold.node.errors import (NodeProtocolError, NodeRPCError, NodeRequestTooLarge,
+                                  NodeTransportError)
+from tests.node.fakes import ScriptedNode, answer_with, http, request_json
+
+
+class ClientTestCase(unittest.TestCase):
+    def serve(self, respond):
+        node = ScriptedNode(respond)
+        url = node.listen()
+        self.addCleanup(node.stop)
+        return node, url
+
+    def client(self, url, **kw):
+        kw.setdefault("timeout", 2.0)
+        kw.setdefault("retry_backoff", 0.01)
+        return NodeClient(reactor, url, **kw)
+
+
+class Framing(ClientTestCase):
+    async def test_one_compact_jsonrpc2_request_per_connection(self):
+        node, url = self.serve(answer_with(7))
+        result = await self.client(url).call("getblockcount")
+        self.assertEqual(result, 7)
+        self.assertEqual(len(node.requests), 1)
+        raw = node.requests[0]
+        head, _, body = raw.partition(b"\r\n\r\n")
+        self.assertTrue(head.startswith(b"POST / HTTP/1.1\r\n"))
+        self.assertIn(b"Content-Length: %d" % len(body), head)
+        self.assertEqual(json.loads(body), {"jsonrpc": "2.0", "id": 1, "method": "getblockcount",
+                                            "params": []})
+        self.assertNotIn(b" ", body)               # compact separators
+
+    async def test_params_are_positional(self):
+        node, url = self.serve(answer_with("ab" * 32))
+        await self.client(url).getblockhash(5)
+        self.assertEqual(request_json(node.requests[0])["params"], [5])
+
+    async def test_getblock_sends_boolean_verbosity(self):
+        node, url = self.serve(answer_with({}))
+        await self.client(url).getblock(3, verbose=0)
+        self.assertEqual(request_json(node.requests[0])["params"], [3, False])
+
+    async def test_sendtoaddress_amount_is_a_json_number_from_base_units(self):
+        node, url = self.serve(answer_with("t" * 64))
+        await self.client(url).sendtoaddress("tGXC" + "a" * 34, 123_456_789)
+        self.assertEqual(request_json(node.requests[0])["params"], ["tGXC" + "a" * 34, 1.23456789])
+
+    async def test_rpc_error_is_raised_with_code_and_message(self):
+        body = b'{"error":{"code":-32603,"message":"Failed to submit block: Stale block"},"id":1,"jsonrpc":"2.0"}'
+        node, url = self.serve(lambda data: http(body))
+        with self.assertRaises(NodeRPCError) as info:
+            await self.client(url).call("submitblock", {})
+        self.assertEqual(info.exception.code, -32603)
+        self.assertEqual(info.exception.message, "Failed to submit block: Stale block")
+        self.assertEqual(len(node.requests), 1)       # an answer is never retried
+
+
+class Failures(ClientTestCase):
+    async def test_node_down_is_a_transport_error_after_retries(self):
+        node, url = self.serve(answer_with(1))
+        await node.stop()                         # nothing listens there any more
+        client = self.client(url, retries=2)
+        with self.assertRaises(NodeTransportError) as info:
+            await client.call("getblockcount")
+        self.assertIn("cannot connect", str(info.exception))
+
+    async def test_silent_node_times_out(self):
+        node, url = self.serve(lambda data: None)
+        client = self.client(url, timeout=0.3, retries=1)
+        with self.assertRaises(NodeTransportError) as info:
+            await client.call("getblockcount")
+        self.assertIn("no answer", str(info.exception))
+        self.assertEqual(len(node.requests), 2)       # one retry
+
+    async def test_reset_then_recovery_within_retries(self):
+        answers = ["reset", "reset"]
+        ok = answer_with(42)
+        node, url = self.serve(lambda data: answers.pop(0) if answers else ok(data))
+        self.assertEqual(await self.client(url, retries=3).call("getblockcount"), 42)
+        self.assertEqual(len(node.requests), 3)
+
+    async def test_partial_read_answer_is_retried(self):
+        # The node saw only the headers (request split in segments): not an answer.
+        empty = (b'{"error":{"code":-32700,"message":"Empty POST body. Use GET endpoints: ..."},'
+                 b'"id":null,"jsonrpc":"2.0"}')
+        answers = [http(empty)]
+        ok = answer_with(3)
+        node, url = self.serve(lambda data: answers.pop(0) if answers else ok(data))
+        self.assertEqual(await self.client(url).call("getblockcount"), 3)
+
+    async def test_payments_are_never_retried(self):
+        node, url = self.serve(lambda data: "reset")
+        with self.assertRaises(NodeTransportError):
+            await self.client(url, retries=5).sendtoaddress("tGXC" + "a" * 34, 1)
+        self.assertEqual(len(node.requests), 1)
+
+    async def test_garbage_answers_are_protocol_errors(self):
+        cases = [
+            b"\x00\xff\xfe garbage with no http at all",
+            http(b"not json"),
+            http(b"[1,2,3]"),
+            http(b'{"jsonrpc":"1.0","id":1,"result":1}'),
+            http(b'{"jsonrpc":"2.0","id":99,"result":1}'),
+            http(b'{"jsonrpc":"2.0","id":1}'),
+            http(b'{"jsonrpc":"2.0","id":1,"error":"bad"}'),
+            http(b'{"error":"Not found"}', status=b"404 Not Found"),
+            b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n",
+        ]
+        for answer in cases:
+            node, url = self.serve(lambda data, a=answer: a)
+            with self.assertRaises(NodeProtocolError, msg=repr(answer)):
+                await self.client(url).call("getblockcount")
+
+    async def test_cut_short_body_is_a_transport_error(self):
+        node, url = self.serve(lambda data: b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{\"id\"")
+        with self.assertRaises(NodeTransportError):
+            await self.client(url, retries=0).call("getblockcount")
+
+
+class SizeLimit(ClientTestCase):
+    def block(self, extra_txs):
+        coinbase = {"txid": "c" * 64, "is_coinbase": True, "outputs": [{"address": "x"}]}
+        txs = [{"txid": "%064x" % i, "inputs": [{"signature": "30" * 70}], "pad": "p" * 800}
+               for i in range(extra_txs)]
+        return {"height": 5, "hash": "0" * 64, "transactions": [coinbase] + txs}
+
+    def test_fit_block_drops_mempool_transactions_from_the_end(self):
+        client = self.client("http://127.0.0.1:1")
+        block = self.block(20)
+        fitted = client.fit_block(block)
+        kept = fitted["transactions"]
+        self.assertEqual(kept[0]["txid"], "c" * 64)
+        self.assertTrue(1 < len(kept) < 21)
+        self.assertEqual(kept, block["transactions"][:len(kept)])
+        self.assertLessEqual(len(client.encode("submitblock", [fitted], 12345)), 8000)
+        bigger = dict(fitted, transactions=block["transactions"][:len(kept) + 1])
+        self.assertGreater(len(client.encode("submitblock", [bigger], 1)), 8000)
+        self.assertEqual(len(block["transactions"]), 21)      # the input is untouched
+
+    def test_coinbase_only_block_too_large_is_refused(self):
+        client = self.client("http://127.0.0.1:1", max_request_bytes=1024)
+        block = self.block(0)
+        block["transactions"][0]["pad"] = "p" * 2000
+        with self.assertRaises(NodeRequestTooLarge):
+            client.fit_block(block)
+
+    async def test_oversized_call_is_refused_before_sending(self):
+        node, url = self.serve(answer_with(True))
+        with self.assertRaises(NodeRequestTooLarge):
+            await self.client(url).call("validateaddress", "a" * 9000)
+        self.assertEqual(node.requests, [])
+
+    async def test_submitblock_sends_the_fitted_block(self):
+        node, url = self.serve(answer_with(None))
+        sent = await self.client(url).submitblock(self.block(20))
+        self.assertEqual(request_json(node.requests[0])["params"], [sent])
+        self.assertLessEqual(len(node.requests[0]), 8000)
