@@ -287,22 +287,19 @@ def _value_fields(cls):
     return {f.name: f for f in dataclasses.fields(cls) if not f.metadata.get("nested")}
 
 
-def _read_fields(section, cls, table, env, defaults=None):
-    """Build cls from a TOML table and environment values.
+def _read_fields(section, cls, layers, defaults=None):
+    """Build cls from layers of raw values, lowest precedence first.
 
-    table: the TOML values; env: {key: (raw, parser-or-None)} from the
-    environment.  Unknown keys in table are the caller's concern.
+    Each layer maps a key to (raw value, env parser or None, from_env).
+    Unknown keys are the caller's concern.
     """
     hints = typing.get_type_hints(cls)
     values = {}
     for name, f in _value_fields(cls).items():
-        sources = []
-        if name in table:
-            sources.append((table[name], None, False))
-        if name in env:
-            raw, env_parser = env[name]
-            sources.append((raw, env_parser, True))
-        for raw, env_parser, from_env in sources:
+        for layer in layers:
+            if name not in layer:
+                continue
+            raw, env_parser, from_env = layer[name]
             try:
                 if env_parser is not None:
                     raw = env_parser(raw)
@@ -318,6 +315,10 @@ def _read_fields(section, cls, table, env, defaults=None):
     return dataclasses.replace(base, **values)
 
 
+def _plain_layer(table):
+    return {key: (value, None, False) for key, value in table.items()}
+
+
 def _env_for(section, cls, environ):
     """Environment overrides for one section: GXCPOOL_<SECTION>_<KEY> plus aliases."""
     env = {}
@@ -325,10 +326,10 @@ def _env_for(section, cls, environ):
     for name in _value_fields(cls):
         var = stem + name.upper()
         if var in environ:
-            env[name] = (environ[var], None)
+            env[name] = (environ[var], None, True)
     for var, (alias_section, key, parser) in ENV_ALIASES.items():
         if alias_section == section and var in environ:
-            env[key] = (environ[var], parser)
+            env[key] = (environ[var], parser, True)
     return env
 
 
@@ -435,17 +436,18 @@ def load_config(path=None, environ=None, overrides=None) -> Config:
     if path is None and DEFAULT_CONFIG_PATH.exists():
         path = DEFAULT_CONFIG_PATH
     data = read_toml(path) if path is not None else {}
-    for (section, key), value in (overrides or {}).items():
-        target = data
-        for part in section.split("."):
-            target = target.setdefault(part, {})
-        target[key] = value
     _check_unknown_keys(data)
     _check_unknown_env(environ)
+    cli = {}
+    for (section, key), value in (overrides or {}).items():
+        cli.setdefault(section, {})[key] = value
+
+    def layers(section, cls):
+        return [_plain_layer(_table(data, section)), _env_for(section, cls, environ),
+                _plain_layer(cli.get(section, {}))]
 
     def read(section, cls, defaults=None):
-        return _read_fields(section, cls, _table(data, section), _env_for(section, cls, environ),
-                            defaults)
+        return _read_fields(section, cls, layers(section, cls), defaults)
 
     pool = read("pool", PoolSettings)
     if pool.address:
@@ -473,7 +475,8 @@ def load_config(path=None, environ=None, overrides=None) -> Config:
     cluster = read("cluster", ClusterSettings)
     _check_range("cluster", "instance_id", cluster.instance_id, 0, 255)
     devnet = read("devnet", DevnetSettings)
-    devnet = dataclasses.replace(devnet, node=_devnode_settings(data, environ, pool.network))
+    devnet = dataclasses.replace(devnet, node=_devnode_settings(layers("devnet", DevNodeSettings),
+                                                                pool.network))
 
     state_dir = Path(pool.state_dir) if pool.state_dir else default_state_dir(environ)
     database = read("database", DatabaseSettings)
@@ -484,15 +487,13 @@ def load_config(path=None, environ=None, overrides=None) -> Config:
                   source=str(path) if path is not None else "built-in defaults")
 
 
-def _devnode_settings(data, environ, network):
+def _devnode_settings(layers, network):
     """The devnet node's knobs from [devnet]; the demo default difficulty is livelier."""
-    table = _table(data, "devnet")
-    env = _env_for("devnet", DevNodeSettings, environ)
+    given = set().union(*layers)
     defaults = {"network": network, "difficulty": DEVNET_DEMO_DIFFICULTY}
     try:
-        base = DevNodeSettings(**{k: v for k, v in defaults.items()
-                                  if k not in table and k not in env})
-        return _read_fields("devnet", DevNodeSettings, table, env, base)
+        base = DevNodeSettings(**{k: v for k, v in defaults.items() if k not in given})
+        return _read_fields("devnet", DevNodeSettings, layers, base)
     except ConfigError:
         raise
     except ValueError as e:

@@ -1,0 +1,29 @@
+# The two set-up commands (see README):
+#   make run    pool + built-in devnet node on loopback, SQLite in ./gxcpool-data
+#   make test   the whole test suite
+# Both create ./.venv and install the project (with its C extension) on first use.
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test bench clean
+
+$(STAMP): setup.py pyproject.toml native/*.c native/*.h native/*.cdef native/build_native.py
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[test]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/twistd --nodaemon --pidfile= gxcpool --devnet
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q tests
+
+bench: $(STAMP)
+	$(BIN)/python bench/hashing.py
+
+clean:
+	rm -rf build *.egg-info gxcpoold/_native*.so gxcpoold/_native.c $(VENV)

@@ -1,0 +1,76 @@
+"""`twistd gxcpool` and `twistd gxcdevnode` as an operator runs them (real subprocesses)."""
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+TWISTD = [sys.executable, "-c", "from twisted.scripts.twistd import run; run()"]
+ENV = {k: v for k, v in os.environ.items()
+       if not k.startswith(("GXCPOOL_", "POOL_", "BLOCKCHAIN_", "MIN_PAYOUT", "STRATUM_PORT",
+                            "DASHBOARD_PORT"))}
+
+
+def twistd(*args, cwd, timeout=60, env=None):
+    return subprocess.run(TWISTD + list(args), cwd=cwd, capture_output=True, text=True,
+                          timeout=timeout, env=env or ENV)
+
+
+def test_help_lists_every_option(tmp_path):
+    result = twistd("-n", "gxcpool", "--help", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    for option in ("--config", "--devnet", "--state-dir", "--node-url", "--pool-address",
+                   "--stratum-endpoint", "--web-endpoint"):
+        assert option in result.stdout
+
+
+def test_devnode_plugin_help(tmp_path):
+    result = twistd("-n", "gxcdevnode", "--help", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "--endpoint" in result.stdout
+
+
+@pytest.mark.parametrize("toml, expected", [
+    ("[pool]\nfee = 0.9\n", "gxcpool: configuration error: [pool] fee = 0.9: must be at least 0 "
+                            "and below 0.5 (it is a fraction: 0.01 = 1 %)"),
+    ("[node]\nurll = 'x'\n", "gxcpool: configuration error: unknown key [node] urll (known: "),
+])
+def test_bad_configuration_stops_with_one_line(tmp_path, toml, expected):
+    (tmp_path / "bad.toml").write_text(toml)
+    result = twistd("-n", "--pidfile=", "gxcpool", "--config", "bad.toml", cwd=tmp_path)
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith(expected)
+
+
+def test_devnet_run_brings_up_node_and_logs_templates(tmp_path):
+    """The README's run command, on free ports, until the first template is logged."""
+    env = dict(ENV, GXCPOOL_DEVNET_ENDPOINT="tcp:0:interface=127.0.0.1")
+    proc = subprocess.Popen(
+        TWISTD + ["--nodaemon", "--pidfile=", "--logger", "gxcpoold.logs.journald_observer",
+                  "gxcpool", "--devnet"], cwd=tmp_path, env=env, stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, text=True)
+    lines = []
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            if not line:
+                break
+            lines.append(line)
+            if "new template height=" in line:
+                break
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        rest, _ = proc.communicate(timeout=30)
+        lines.append(rest)
+    output = "".join(lines)
+    assert re.search(r"^<6>gxcpoold\.node\.watcher\.TemplateWatcher: new template height=1 difficulty=6\.0 txs=1 ",
+                     output, re.M), output
+    assert re.search(r"^<6>gxcpoold\.tap\.PoolService: gxcpool .* starting", output, re.M), output
+    assert proc.returncode == 0, output
+    assert (tmp_path / "gxcpool-data").is_dir()
