@@ -66,10 +66,11 @@ GXHASH_API int gxhash_ga_memory(const uint8_t *pwd, size_t pwdlen,
 /* A static, human-readable reason for a return code. */
 GXHASH_API const char *gxhash_strerror(int code);
 
-/* The 64 MiB matrices of gxhash_hash are recycled through a small pool so
- * hot verification does not pay mmap + page faults on every call.  At most
- * `limit` idle matrices are kept (0 disables the pool; capped at 64);
- * lowering the limit frees the surplus at once. */
+/* 64 MiB matrices (the gxhash size) are recycled through a small pool so
+ * hot verification does not pay mmap + page faults on every call (about
+ * 20% of a hash).  At most `limit` idle matrices are kept: 2 by default,
+ * 0 disables the pool, capped at 64; lowering the limit frees the surplus
+ * at once.  Matrices in use are never shared between calls. */
 GXHASH_API void gxhash_pool_set_limit(unsigned limit);
 GXHASH_API unsigned gxhash_pool_idle(void);
 
