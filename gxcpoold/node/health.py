@@ -28,6 +28,7 @@ class NodeHealth:
         self.last_template_at = None
         self.height = None
         self.blocker = None        # a reason that keeps the node down whatever it answers
+        self.observers = []        # observer(old_state, new_state) on every change
 
     def succeeded(self, latency):
         self.consecutive_failures = 0
@@ -68,10 +69,13 @@ class NodeHealth:
             state, reason = LAGGING, "no fresh template"
         else:
             state, reason = CONNECTED, ""
-        if state != self.state:
-            self._announce(self.state, state, reason)
-            self.since = now
+        old = self.state
         self.state, self.reason = state, reason
+        if state != old:
+            self.since = now
+            self._announce(old, state, reason)
+            for observer in list(self.observers):
+                observer(old, state)
 
     def _announce(self, old, new, reason):
         if new == DOWN:

@@ -50,7 +50,12 @@ class NodeService(Service):
         self.watcher = TemplateWatcher(reactor, self.client, self.health,
                                        tip_poll_interval=node_settings.tip_poll_interval,
                                        template_refresh=node_settings.template_refresh)
+        self.health.observers.append(self._health_changed)
         self._loop = None
+
+    def _health_changed(self, old, new):
+        if new == DOWN:
+            self.ready = False         # check chain and genesis again once it answers
 
     @property
     def current_template(self):
@@ -84,8 +89,6 @@ class NodeService(Service):
 
     @defer.inlineCallbacks
     def tick(self):
-        if self.ready and self.health.state == DOWN:
-            self.ready = False         # check chain and genesis again once it answers
         if not self.ready:
             now = self.reactor.seconds()
             if (self.health.blocker and self._last_handshake is not None
@@ -133,7 +136,6 @@ class NodeService(Service):
         except NodeError as e:
             self.health.failed(e)
             return
-        self.health.succeeded(self.client.last_latency)
         if self.health.blocker:
             self.health.unblock()
         if self.pool_address != address:

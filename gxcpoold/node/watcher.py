@@ -57,11 +57,15 @@ class TemplateWatcher:
             best = yield self.client.getbestblockhash(retry=False)
             if not isinstance(best, str):
                 raise NodeError("getbestblockhash answered %r" % (best,))
-            self.health.succeeded(self.client.last_latency)
+            latency = self.client.last_latency
             stale = (self._fetched_at is None
                      or self.clock.seconds() - self._fetched_at >= self.template_refresh)
             if best != self.best_hash or stale:
                 yield self.refresh()
+                latency = max(latency, self.client.last_latency)
+            # Only a whole successful tick counts: a node that answers the tip
+            # poll but sends unusable templates is no use to miners.
+            self.health.succeeded(latency)
         except NodeError as e:
             self.health.failed(e)
         except Exception:

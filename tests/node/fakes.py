@@ -9,6 +9,12 @@ class _Scripted(Protocol):
     def dataReceived(self, data):
         self.factory.requests.append(data)
         answer = self.factory.respond(data)
+        if self.factory.delay:
+            reactor.callLater(self.factory.delay, self._answer, answer)
+        else:
+            self._answer(answer)
+
+    def _answer(self, answer):
         if answer is None:
             return                       # stay silent: the client must time out
         if answer == "reset":
@@ -25,9 +31,10 @@ class ScriptedNode(Factory):
         self.respond = respond
         self.requests = []
         self.port = None
+        self.delay = 0.0          # seconds before answering
 
-    def listen(self):
-        self.port = reactor.listenTCP(0, self, interface="127.0.0.1")
+    def listen(self, port=0):
+        self.port = reactor.listenTCP(port, self, interface="127.0.0.1")
         return "http://127.0.0.1:%d" % self.port.getHost().port
 
     def stop(self):
@@ -49,3 +56,11 @@ def answer_with(result):
         req = request_json(data)
         return http(json.dumps({"id": req["id"], "jsonrpc": "2.0", "result": result}).encode())
     return respond
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on (for node-down tests)."""
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
