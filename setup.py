@@ -29,7 +29,7 @@ setup(
         "klein>=23.5",
     ],
     extras_require={
-        "test": ["pytest>=7", "hypothesis>=6"],
+        "test": ["pytest>=7", "pytest-timeout>=2", "hypothesis>=6"],
         "postgresql": ["psycopg[binary]>=3.1"],
     },
     entry_points={
