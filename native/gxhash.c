@@ -125,13 +125,91 @@ static inline uint64_t blamka(uint64_t a, uint64_t b)
         GA_GB(v3, v4, v9, v14);                                     \
     } while (0)
 
+/* ------------------------------------------------------------------ */
+/* Reference selection (§4.6)                                          */
+
+/* The segment being filled: enough to locate any block's reference. */
+typedef struct {
+    const ga_block *mem;
+    const ga_geometry *g;
+    uint32_t r, s, l;
+    uint64_t start;     /* start of the reference window, u64 as in the spec */
+} ga_segment;
+
+/* In pass 0, has block (rl, ri) been written before the step that
+ * computes block j of lane l in slice s?  Blocks 0 and 1 of every lane are
+ * written first; then slice by slice, lanes ascending, indices ascending. */
+static int ga_written_in_pass0(uint32_t s, uint32_t l, uint32_t j,
+                               uint32_t rl, uint32_t ri, uint32_t segment_len)
+{
+    uint32_t rs;
+    if (ri < 2)
+        return 1;
+    rs = ri / segment_len;
+    if (rs != s)
+        return rs < s;
+    if (rl != l)
+        return rl < l;
+    return ri < j;      /* ri == j: the block being computed, still unwritten */
+}
+
+/* REF (§4.6): the block that block j of the segment's lane references,
+ * given J = word 0 of its previous block.  GXC: always data-dependent, and
+ * the area ignores the position in the segment. */
+static const ga_block *ga_reference(const ga_segment *seg, uint32_t j, uint64_t J)
+{
+    const uint32_t SL = seg->g->segment_len, LL = seg->g->lane_len;
+    const uint32_t r = seg->r, s = seg->s, l = seg->l;
+    uint32_t J1 = (uint32_t)J, J2 = (uint32_t)(J >> 32);
+    uint32_t rl = (r == 0 && s == 0) ? l : J2 % seg->g->lanes;
+    uint32_t W;             /* u32, wraps as in the reference */
+    uint64_t x, rel;
+    uint32_t ri;
+
+    if (r == 0) {
+        if (s == 0)
+            W = l * SL - (l == 0 ? 0u : 1u);
+        else
+            W = s * SL + (rl == l ? 0u : l * LL) - 1u;
+    } else {
+        W = (rl == l) ? LL - SL - 1u : LL - 1u;
+    }
+    x = ((uint64_t)J1 * J1) >> 32;
+    rel = (uint64_t)(uint32_t)(W - 1u) - (((uint64_t)W * x) >> 32);
+    ri = (uint32_t)((seg->start + rel) % LL);
+
+    /* Pass 0 may read blocks not written yet: zeros in the reference. */
+    if (r == 0 && !ga_written_in_pass0(s, l, j, rl, ri, SL))
+        return &ga_zero_block;
+    return &seg->mem[(size_t)rl * LL + ri];
+}
+
+static inline void ga_prefetch_block(const ga_block *b)
+{
+#if defined(__GNUC__)
+    int i;
+    for (i = 0; i < GA_BLOCK_WORDS; i += 8)
+        __builtin_prefetch(&b->w[i], 0, 3);
+#else
+    (void)b;
+#endif
+}
+
 /* next = COMPRESS(prev, ref), or next ^= COMPRESS(prev, ref) when
  * xor_into is set (passes >= 1).  prev, ref and next may alias: both
- * inputs are consumed before next is written. */
-static void ga_fill_block(const ga_block *prev, const ga_block *ref,
-                          ga_block *next, int xor_into)
+ * inputs are consumed before next is written.
+ *
+ * Word 0 of the result is final after the first column, and it decides
+ * the next block's reference.  So when seg is given, that reference
+ * (for block next_j) is located there and prefetched while the other
+ * seven columns run, hiding most of the random-read latency; it is
+ * returned (NULL without seg). */
+static const ga_block *ga_fill_block(const ga_block *prev, const ga_block *ref,
+                                     ga_block *next, int xor_into,
+                                     const ga_segment *seg, uint32_t next_j)
 {
     uint64_t r[GA_BLOCK_WORDS], q[GA_BLOCK_WORDS];
+    const ga_block *next_ref = NULL;
     int i;
 
     for (i = 0; i < GA_BLOCK_WORDS; i++)
@@ -152,10 +230,15 @@ static void ga_fill_block(const ga_block *prev, const ga_block *ref,
         uint64_t *v = q + i;
         GA_PERM(v[0], v[8], v[16], v[24], v[32], v[40], v[48], v[56],
                 v[64], v[72], v[80], v[88], v[96], v[104], v[112], v[120]);
+        if (i == 0 && seg != NULL) {
+            next_ref = ga_reference(seg, next_j, r[0] ^ q[0]);
+            ga_prefetch_block(next_ref);
+        }
     }
 
     for (i = 0; i < GA_BLOCK_WORDS; i++)
         next->w[i] = r[i] ^ q[i];
+    return next_ref;
 }
 
 /* ------------------------------------------------------------------ */
@@ -246,61 +329,35 @@ static void ga_first_blocks(ga_block *mem, const ga_geometry *g, const uint8_t h
     }
 }
 
-/* In pass 0, has block (rl, ri) been written before the step that
- * computes block j of lane l in slice s?  Blocks 0 and 1 of every lane are
- * written first; then slice by slice, lanes ascending, indices ascending. */
-static int ga_written_in_pass0(uint32_t s, uint32_t l, uint32_t j,
-                               uint32_t rl, uint32_t ri, uint32_t segment_len)
-{
-    uint32_t rs;
-    if (ri < 2)
-        return 1;
-    rs = ri / segment_len;
-    if (rs != s)
-        return rs < s;
-    if (rl != l)
-        return rl < l;
-    return ri < j;      /* ri == j: the block being computed, still unwritten */
-}
-
-/* One segment (lane l, slice s) of pass r.  GXC: every reference is
- * data-dependent and the area ignores the position in the segment. */
+/* One segment (lane l, slice s) of pass r, in order. */
 static void ga_fill_segment(ga_block *mem, const ga_geometry *g,
                             uint32_t r, uint32_t s, uint32_t l)
 {
-    const uint32_t SL = g->segment_len, LL = g->lane_len, p = g->lanes;
+    const uint32_t SL = g->segment_len, LL = g->lane_len;
     ga_block *lane = mem + (size_t)l * LL;
     uint32_t i = (r == 0 && s == 0) ? 2 : 0;
-    /* Start of the reference window in passes >= 1, u64 as in the spec. */
-    const uint64_t start = (r == 0) ? 0 : (uint64_t)((s + 1) % GA_SLICES) * SL;
+    ga_segment seg;
+    const ga_block *ref;
 
+    if (i >= SL)
+        return;     /* SL == 2: pass 0 slice 0 computes nothing */
+    seg.mem = mem;
+    seg.g = g;
+    seg.r = r;
+    seg.s = s;
+    seg.l = l;
+    seg.start = (r == 0) ? 0 : (uint64_t)((s + 1) % GA_SLICES) * SL;
+
+    {
+        uint32_t j = s * SL + i;
+        ref = ga_reference(&seg, j, lane[j == 0 ? LL - 1 : j - 1].w[0]);
+    }
     for (; i < SL; i++) {
         uint32_t j = s * SL + i;
         uint32_t prev = (j == 0) ? LL - 1 : j - 1;
-        uint64_t J = lane[prev].w[0];
-        uint32_t J1 = (uint32_t)J, J2 = (uint32_t)(J >> 32);
-        uint32_t rl = (r == 0 && s == 0) ? l : J2 % p;
-        uint32_t W;             /* u32, wraps as in the reference */
-        uint64_t x, rel;
-        uint32_t ri;
-        const ga_block *ref;
-
-        if (r == 0) {
-            if (s == 0)
-                W = l * SL - (l == 0 ? 0u : 1u);
-            else
-                W = s * SL + (rl == l ? 0u : l * LL) - 1u;
-        } else {
-            W = (rl == l) ? LL - SL - 1u : LL - 1u;
-        }
-        x = ((uint64_t)J1 * J1) >> 32;
-        rel = (uint64_t)(uint32_t)(W - 1u) - (((uint64_t)W * x) >> 32);
-        ri = (uint32_t)((start + rel) % LL);
-
-        ref = &mem[(size_t)rl * LL + ri];
-        if (r == 0 && !ga_written_in_pass0(s, l, j, rl, ri, SL))
-            ref = &ga_zero_block;
-        ga_fill_block(&lane[prev], ref, &lane[j], r != 0);
+        /* The last block of the segment has no successor here. */
+        ref = ga_fill_block(&lane[prev], ref, &lane[j], r != 0,
+                            i + 1 < SL ? &seg : NULL, j + 1);
     }
 }
 
