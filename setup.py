@@ -16,7 +16,10 @@ setup(
     license="MIT",
     python_requires=">=3.11",
     packages=find_packages(include=["gxcpoold", "gxcpoold.*"]) + ["twisted.plugins"],
-    package_data={"gxcpoold": ["py.typed"]},
+    package_data={"gxcpoold": ["py.typed"],
+                  # Alembic migrations are read as files at run time.
+                  "gxcpoold.ledger": ["migrations/*.py", "migrations/versions/*.py",
+                                      "migrations/script.py.mako"]},
     include_package_data=False,
     setup_requires=["cffi>=1.15"],
     cffi_modules=["native/build_native.py:ffibuilder"],
@@ -29,12 +32,13 @@ setup(
         "klein>=23.5",
     ],
     extras_require={
-        "test": ["pytest>=7", "pytest-timeout>=2", "hypothesis>=6"],
+        "test": ["pytest>=7", "pytest-timeout>=2", "hypothesis>=6", "psycopg[binary]>=3.1"],
         "postgresql": ["psycopg[binary]>=3.1"],
     },
     entry_points={
         "console_scripts": [
             "gxcpool-devnode=gxcpoold.node.devnode.tap:main",
+            "gxcpool-admin=gxcpoold.ledger.admin:main",
         ],
     },
     zip_safe=False,

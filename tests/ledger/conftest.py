@@ -1,0 +1,1 @@
+from tests.ledger.dbtest import database  # noqa: F401  (pytest fixture)
