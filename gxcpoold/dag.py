@@ -1,0 +1,261 @@
+"""Ethash DAG manager: keeps the current epoch's full dataset ready.
+
+Building an epoch's DAG takes tens of seconds of both cores and about 1 GiB,
+so it happens in a dedicated thread pool and never on the reactor thread.
+Until it is ready, shares are checked with the light cache (about a
+millisecond each); afterwards with the DAG (microseconds).  Near the end of
+an epoch the next epoch's DAG is prepared ahead, and DAGs of epochs left
+behind are closed and their files deleted.  DAG files live in the state
+directory, so a restart maps the finished file instead of regenerating.
+
+The manager learns the chain height from note_height() (e.g. on every new
+template) and/or by polling height_source() every poll_interval seconds.
+All bookkeeping runs on the reactor thread; verify()/hash() may be called
+from any thread.  reactor and threadpool can be injected for tests.
+"""
+import os
+import threading
+
+from twisted.application import service
+from twisted.internet import defer, task, threads
+from twisted.logger import Logger
+from twisted.python.threadpool import ThreadPool
+
+from gxcpoold.hashers.ethash import (ETHASH_EPOCH_LENGTH, ETHASH_MAX_EPOCH, EthashLightCacheLRU,
+                                     EthashResult, _share_args, check_share, ethash_epoch)
+from gxcpoold.hashers.ethash_dag import DAGFileError, DAGGenerationCancelled, EthashDAG
+
+__all__ = ["DAGManager"]
+
+log = Logger()
+
+
+class DAGManager(service.Service):
+    """Builds, prepares and drops Ethash DAGs; verifies with full or light.
+
+    state_dir       directory for DAG files (created if missing)
+    height_source   optional callable -> int or Deferred[int], polled
+    prepare_ahead   start the next epoch's DAG this many blocks before it
+    sizes           optional epoch -> (cache_items, dataset_pages), for tests
+    """
+
+    name = "ethash-dag"
+
+    def __init__(self, state_dir, height_source=None, *, reactor=None, threadpool=None,
+                 poll_interval=15.0, prepare_ahead=2000, retry_delay=60.0, generate_threads=2,
+                 sizes=None, light_caches=None):
+        if reactor is None:
+            from twisted.internet import reactor
+        self.state_dir = state_dir
+        self.height_source = height_source
+        self.poll_interval = poll_interval
+        self.prepare_ahead = prepare_ahead
+        self.retry_delay = retry_delay
+        self.generate_threads = generate_threads
+        self.height = None
+        self.stats = {"generated": 0, "loaded": 0, "dropped": 0, "failed": 0}
+        self.progress = None  # (epoch, done_pages, total_pages) of the running build
+        self._reactor = reactor
+        self._own_pool = threadpool is None
+        self._pool = threadpool or ThreadPool(minthreads=0, maxthreads=2, name="ethash-dag")
+        self._light = light_caches or EthashLightCacheLRU(maxsize=3, sizes=sizes)
+        self._dags = {}           # epoch -> EthashDAG, ready to use
+        self._wanted = set()      # epochs whose DAG should exist
+        self._building = None     # (epoch, cancel Event, Deferred) of the one running build
+        self._waiters = {}        # epoch -> [Deferred] from when_ready()
+        self._retry = None
+        self._poller = None
+        self._stopped = False
+
+    # -- service lifecycle ----------------------------------------------------
+
+    def startService(self):
+        service.Service.startService(self)
+        self._stopped = False
+        os.makedirs(self.state_dir, exist_ok=True)
+        if self._own_pool:
+            self._pool.start()
+        if self.height_source is not None:
+            self._poller = task.LoopingCall(self._poll)
+            self._poller.clock = self._reactor
+            self._poller.start(self.poll_interval, now=True)
+
+    def stopService(self):
+        service.Service.stopService(self)
+        self._stopped = True
+        if self._poller is not None and self._poller.running:
+            self._poller.stop()
+        if self._retry is not None and self._retry.active():
+            self._retry.cancel()
+        pending = defer.succeed(None)
+        if self._building is not None:
+            self._building[1].set()  # generation stops at its next chunk
+            pending = self._building[2]
+        pending.addBoth(lambda _: self._shutdown())
+        return pending
+
+    def _shutdown(self):
+        for epoch in list(self._dags):
+            self._dags.pop(epoch).close()
+        for waiters in self._waiters.values():
+            for d in waiters:
+                d.errback(defer.CancelledError("DAG manager stopped"))
+        self._waiters.clear()
+        if self._own_pool:
+            self._pool.stop()
+
+    def _poll(self):
+        d = defer.maybeDeferred(self.height_source)
+        d.addCallback(self.note_height)
+        d.addErrback(lambda f: log.failure("height source failed", f))
+        return d
+
+    # -- what to build ------------------------------------------------------------
+
+    def note_height(self, height):
+        """Tell the manager the chain height (reactor thread)."""
+        epoch = ethash_epoch(height)
+        self.height = height
+        wanted = {epoch}
+        if (height % ETHASH_EPOCH_LENGTH >= ETHASH_EPOCH_LENGTH - self.prepare_ahead
+                and epoch < ETHASH_MAX_EPOCH):
+            wanted.add(epoch + 1)
+        self._wanted = wanted
+        for old in [e for e in self._dags if e not in wanted]:
+            self._drop(old)
+        if self._building is not None and self._building[0] not in wanted:
+            self._building[1].set()
+        self._schedule()
+
+    def _schedule(self):
+        if self._stopped or self._building is not None:
+            return
+        todo = sorted(e for e in self._wanted if e not in self._dags)
+        if not todo:
+            return
+        epoch, cancel = todo[0], threading.Event()
+        d = threads.deferToThreadPool(self._reactor, self._pool, self._build, epoch, cancel)
+        self._building = (epoch, cancel, d)
+        d.addCallbacks(self._built, self._build_failed, callbackArgs=(epoch,), errbackArgs=(epoch,))
+
+    def _build(self, epoch, cancel):
+        """Worker thread: light cache, then map the DAG file or generate it."""
+        light = self._light.get(epoch)
+        try:
+            dag = EthashDAG.load(self.state_dir, epoch, light_cache=light)
+            return dag, "loaded"
+        except DAGFileError:
+            pass
+
+        def progress(done, total):
+            self.progress = (epoch, done, total)
+
+        dag = EthashDAG.generate(light, directory=self.state_dir, threads=self.generate_threads,
+                                 progress=progress, cancel=cancel)
+        return dag, "generated"
+
+    def _built(self, result, epoch):
+        dag, how = result
+        self._building = None
+        self.progress = None
+        if self._stopped:
+            dag.close()  # shutting down: the pool is about to stop
+        elif epoch not in self._wanted:
+            self._close_later(dag, delete=True)
+        else:
+            self.stats[how] += 1
+            self._dags[epoch] = dag
+            log.info("ethash DAG for epoch {epoch} {how} ({path})", epoch=epoch, how=how, path=dag.path)
+            for d in self._waiters.pop(epoch, []):
+                d.callback(dag)
+        self._schedule()
+
+    def _build_failed(self, failure, epoch):
+        self._building = None
+        self.progress = None
+        if failure.check(DAGGenerationCancelled):
+            self._schedule()
+            return
+        self.stats["failed"] += 1
+        log.failure("ethash DAG for epoch {epoch} failed; light verification continues",
+                    failure, epoch=epoch)
+        if not self._stopped:
+            self._retry = self._reactor.callLater(self.retry_delay, self._schedule)
+
+    def _drop(self, epoch):
+        dag = self._dags.pop(epoch)
+        self.stats["dropped"] += 1
+        self._close_later(dag, delete=True)
+
+    def _close_later(self, dag, delete):
+        """Close (waits for running hashes) and delete its file, off the reactor."""
+        def close():
+            dag.close()
+            if delete and dag.path and os.path.exists(dag.path):
+                os.unlink(dag.path)
+
+        d = threads.deferToThreadPool(self._reactor, self._pool, close)
+        d.addErrback(lambda f: log.failure("closing DAG failed", f))
+
+    # -- queries --------------------------------------------------------------------
+
+    def ready_epochs(self):
+        return sorted(self._dags)
+
+    def is_full(self, epoch):
+        return epoch in self._dags
+
+    def when_ready(self, epoch):
+        """Deferred firing with the epoch's DAG once it is ready (reactor thread)."""
+        if epoch in self._dags:
+            return defer.succeed(self._dags[epoch])
+        d = defer.Deferred()
+        self._waiters.setdefault(epoch, []).append(d)
+        return d
+
+    def status(self):
+        return {
+            "height": self.height,
+            "epochs_ready": self.ready_epochs(),
+            "epochs_wanted": sorted(self._wanted),
+            "building": self._building[0] if self._building else None,
+            "progress": self.progress,
+            **self.stats,
+        }
+
+    # -- hashing (any thread) -----------------------------------------------------------
+
+    def hasher(self, epoch):
+        """The epoch's DAG if ready, else its light cache (built now if missing)."""
+        dag = self._dags.get(epoch)
+        if dag is not None and not dag.closed:
+            return dag
+        return self._light.get(epoch)
+
+    def _with_hasher(self, block_number, method, *args):
+        epoch = ethash_epoch(block_number)
+        dag = self._dags.get(epoch)
+        if dag is not None:
+            try:
+                return getattr(dag, method)(*args)
+            except ValueError:
+                if not dag.closed:
+                    raise
+                # dropped between look-up and use: the light cache still works
+        return getattr(self._light.get(epoch), method)(*args)
+
+    def hash(self, block_number, header_hash, nonce):
+        """(mix_hash, final_hash) with the full DAG if ready, else light."""
+        header_hash, nonce = _share_args(header_hash, nonce)
+        return self._with_hasher(block_number, "hash", header_hash, nonce)
+
+    def check(self, block_number, header_hash, nonce, mix_hash, target):
+        """EthashResult of a share; the cheap final-hash test comes first, so
+        a bad share never waits for a light cache build."""
+        epoch = ethash_epoch(block_number)
+        return check_share(lambda h, n: self._with_hasher(epoch * ETHASH_EPOCH_LENGTH, "hash", h, n),
+                           header_hash, nonce, mix_hash, target)
+
+    def verify(self, block_number, header_hash, nonce, mix_hash, target):
+        """True iff the claimed mix is right and the final hash <= target."""
+        return self.check(block_number, header_hash, nonce, mix_hash, target) is EthashResult.SUCCESS
