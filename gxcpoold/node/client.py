@@ -65,6 +65,11 @@ class _OneExchange(Protocol):
             self.done.callback(b"".join(self.chunks))
 
 
+class _QuietFactory(Factory):
+    # One connection per call: Twisted's start/stop lines would flood the log.
+    noisy = False
+
+
 def parse_http_response(raw: bytes) -> bytes:
     """The body of a complete HTTP/1.1 response, or NodeProtocolError."""
     head, sep, body = raw.partition(b"\r\n\r\n")
@@ -164,7 +169,7 @@ class NodeClient:
         protocol = _OneExchange(request)
         endpoint = HostnameEndpoint(self.reactor, self._host, self._port, timeout=self.timeout)
         try:
-            yield endpoint.connect(Factory.forProtocol(lambda: protocol))
+            yield endpoint.connect(_QuietFactory.forProtocol(lambda: protocol))
         except (inet_error.ConnectError, OSError) as e:
             raise NodeTransportError("%s: cannot connect to %s: %s" % (method, self.url, e))
         remaining = max(0.0, self.timeout - (self.reactor.seconds() - started))

@@ -83,7 +83,8 @@ class NodeHealth:
         elif new == LAGGING:
             self.log.warn("node lagging: {reason}", reason=reason, node_state=new)
         else:
-            self.log.info("node connected (was {old})", old=old, node_state=new)
+            self.log.info("node connected, next block height {height}", height=self.height,
+                          node_state=new)
 
     def as_dict(self) -> dict:
         """For the web API."""

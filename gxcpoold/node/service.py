@@ -66,14 +66,12 @@ class NodeService(Service):
 
     def set_url(self, url):
         self.client.set_url(url)
-        self.log.info("node RPC at {url}", url=url)
         if self.running and self._loop is None:
             self._start_loop()
 
     def startService(self):
         super().startService()
         if self.client.url is not None:
-            self.log.info("node RPC at {url}", url=self.client.url)
             self._start_loop()
 
     def stopService(self):
@@ -83,6 +81,7 @@ class NodeService(Service):
         return super().stopService()
 
     def _start_loop(self):
+        self.log.info("node RPC at {url}", url=self.client.url)
         self._loop = LoopingCall(self.tick)
         self._loop.clock = self.reactor
         self._loop.start(self.settings.tip_poll_interval, now=True)
