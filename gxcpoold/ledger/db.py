@@ -24,13 +24,13 @@ def is_sqlite(url) -> bool:
     return make_url(str(url)).get_backend_name() == "sqlite"
 
 
-def make_engine(url, **kw):
+def make_engine(url, busy_timeout_ms=SQLITE_BUSY_TIMEOUT_MS, **kw):
     url = make_url(str(url))
     if url.get_backend_name() != "sqlite":
         return create_engine(url, pool_pre_ping=True, future=True, **kw)
     if url.database and url.database != ":memory:":
         os.makedirs(os.path.dirname(os.path.abspath(url.database)), exist_ok=True)
-    engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+    engine = create_engine(url, connect_args={"timeout": busy_timeout_ms / 1000},
                            future=True, **kw)
 
     @event.listens_for(engine, "connect")
@@ -42,7 +42,7 @@ def make_engine(url, **kw):
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=%d" % SQLITE_BUSY_TIMEOUT_MS)
+        cursor.execute("PRAGMA busy_timeout=%d" % busy_timeout_ms)
         cursor.close()
 
     @event.listens_for(engine, "begin")
