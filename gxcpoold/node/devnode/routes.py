@@ -71,12 +71,21 @@ def answer(dispatcher, raw: bytes) -> bytes:
         if method == b"OPTIONS":
             return OPTIONS_RESPONSE
         return http_response(405, NOT_ALLOWED)
-    except Exception as exc:   # never crash on a client's input; answer like the node
+    except nj.JsonError as exc:
+        # e.g. type_error.316: the library refuses to print invalid UTF-8 echoed
+        # from the request; the node's handler answers 500 (§1.3)
+        log.info("devnode: HTTP 500 for a request: {error}", error=str(exc))
+        return _internal_server_error(exc)
+    except Exception as exc:   # a simulator bug: still answer like the node
         log.failure("devnode: request handler failed")
-        message = f"Internal server error: {exc}".encode("utf-8", "replace").decode("utf-8")
-        body = {"error": {"code": INTERNAL_ERROR, "message": message}, "id": None,
-                "jsonrpc": "2.0"}
-        return http_response(500, nj.dumps(body))
+        return _internal_server_error(exc)
+
+
+def _internal_server_error(exc: Exception) -> bytes:
+    # raw request bytes inside the message are replaced so this answer always prints
+    message = f"Internal server error: {exc}".encode("utf-8", "replace").decode("utf-8")
+    body = {"error": {"code": INTERNAL_ERROR, "message": message}, "id": None, "jsonrpc": "2.0"}
+    return http_response(500, nj.dumps(body))
 
 
 def _envelope(dispatcher, method: str, params: list) -> bytes:
