@@ -166,6 +166,9 @@ STRATUM_DEFAULTS = {
 class DatabaseSettings:
     # Empty: SQLite (WAL) in the state directory.  PostgreSQL: postgresql+psycopg://user@host/db
     url: str = ""
+    share_batch_size: int = 5000      # shares per transaction
+    share_flush_interval: float = 1.0  # seconds between share writes
+    stats_retention_days: float = 7.0  # hashrate statistics older than this are deleted
 
 
 @dataclass(frozen=True)
@@ -174,6 +177,12 @@ class PayoutSettings:
     pplns_window: float = 2.0         # N: the window is N x network work per block
     interval: float = 600.0           # seconds between payout rounds
     minimum: int = _parsed(_gxc_amount, default=10_000_000)   # MIN_PAYOUT in GXC; default 0.1
+    # Ledger account of the pool fee and rounding remainders: "@name" stays in
+    # the node wallet (never paid); an address is paid like a miner.
+    fee_account: str = "@pool-fee"
+    maturity: int = 0                 # confirmations before credits mature; 0 = the network's
+    unlock_interval: float = 30.0     # seconds between block confirmation checks
+    mempool_expiry: float = 3600.0    # the node drops an unmined transaction after this
 
 
 @dataclass(frozen=True)
@@ -471,7 +480,17 @@ def load_config(path=None, environ=None, overrides=None) -> Config:
                               "and max_difficulty (%r)" % (section, s.start_difficulty,
                                                            s.min_difficulty, s.max_difficulty))
     payouts = read("payouts", PayoutSettings)
-    _check_positive("payouts", payouts, ("pplns_window", "interval"))
+    _check_positive("payouts", payouts, ("pplns_window", "interval", "unlock_interval",
+                                         "mempool_expiry"))
+    _check_range("payouts", "maturity", payouts.maturity, 0, 100_000)
+    if not payouts.fee_account.startswith("@"):
+        try:
+            check_address(payouts.fee_account, pool.network)
+        except AddressError as e:
+            raise ConfigError("[payouts] fee_account = %r: %s (or an internal name such as "
+                              "\"@pool-fee\")" % (payouts.fee_account, e)) from None
+    _check_positive("database", read("database", DatabaseSettings),
+                    ("share_batch_size", "share_flush_interval", "stats_retention_days"))
     cluster = read("cluster", ClusterSettings)
     _check_range("cluster", "instance_id", cluster.instance_id, 0, 255)
     devnet = read("devnet", DevnetSettings)
