@@ -148,6 +148,12 @@ class StratumSettings:
     max_difficulty: float = 1e12
     shares_per_minute: float = 20.0   # vardiff aim
     retarget_interval: float = 30.0   # seconds between vardiff decisions
+    extranonce2_size: int = 4         # bytes the miner rolls (4-8)
+    max_line_bytes: int = 16384       # a longer request line closes the connection
+    requests_per_second: float = 50.0  # per connection; faster clients are slowed down
+    idle_timeout: float = 30.0        # seconds to subscribe and authorize before being dropped
+    max_connections_per_ip: int = 256
+    ban_seconds: float = 600.0        # how long an abusive IP is refused
 
 
 STRATUM_DEFAULTS = {
@@ -475,6 +481,9 @@ def load_config(path=None, environ=None, overrides=None) -> Config:
         section = "stratum." + algo
         _check_positive(section, s, ("start_difficulty", "min_difficulty", "max_difficulty",
                                      "shares_per_minute", "retarget_interval"))
+        _check_positive(section, s, ("max_line_bytes", "requests_per_second", "idle_timeout",
+                                     "max_connections_per_ip", "ban_seconds"))
+        _check_range(section, "extranonce2_size", s.extranonce2_size, 4, 8)
         if not s.min_difficulty <= s.start_difficulty <= s.max_difficulty:
             raise ConfigError("[%s] start_difficulty = %r: must lie between min_difficulty (%r) "
                               "and max_difficulty (%r)" % (section, s.start_difficulty,

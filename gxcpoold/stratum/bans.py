@@ -1,0 +1,67 @@
+"""IP bans and per-IP connection counts.
+
+An IP is banned for a while when one of its connections sends mostly invalid
+shares or keeps sending malformed messages; banned and over-cap peers are
+refused before a protocol is even built.
+"""
+from collections import Counter
+
+from twisted.logger import Logger
+
+# A connection is judged once it has this many bad messages / shares.
+MALFORMED_LIMIT = 20
+INVALID_SHARES_MIN = 50
+INVALID_SHARE_RATIO = 0.9
+
+
+class BanList:
+    log = Logger()
+
+    def __init__(self, clock, ban_seconds):
+        self.clock = clock
+        self.ban_seconds = ban_seconds
+        self._until = {}
+
+    def ban(self, ip, reason):
+        self._until[ip] = self.clock.seconds() + self.ban_seconds
+        self.log.warn("banning {ip} for {seconds:.0f}s: {reason}", ip=ip,
+                      seconds=self.ban_seconds, reason=reason)
+
+    def is_banned(self, ip):
+        until = self._until.get(ip)
+        if until is None:
+            return False
+        if self.clock.seconds() >= until:
+            del self._until[ip]
+            return False
+        return True
+
+    def unban(self, ip):
+        self._until.pop(ip, None)
+
+
+class ConnectionCounter:
+    def __init__(self, limit):
+        self.limit = limit
+        self.counts = Counter()
+
+    def try_open(self, ip):
+        if self.counts[ip] >= self.limit:
+            return False
+        self.counts[ip] += 1
+        return True
+
+    def close(self, ip):
+        self.counts[ip] -= 1
+        if self.counts[ip] <= 0:
+            del self.counts[ip]
+
+
+def abuse_reason(malformed, valid_shares, invalid_shares):
+    """Why a connection's behaviour earns a ban, or None."""
+    if malformed >= MALFORMED_LIMIT:
+        return "%d malformed messages" % malformed
+    total = valid_shares + invalid_shares
+    if invalid_shares >= INVALID_SHARES_MIN and invalid_shares >= INVALID_SHARE_RATIO * total:
+        return "%d of %d shares invalid" % (invalid_shares, total)
+    return None

@@ -1,0 +1,28 @@
+"""Stratum error codes (spec/stratum-v1.md section 5) as an exception type.
+
+Errors travel as [code, "message", null]; miners only display the message,
+so every message says what was wrong in words.
+"""
+OTHER = 20
+JOB_NOT_FOUND = 21          # also: stale (the job belongs to an old tip)
+DUPLICATE = 22
+LOW_DIFFICULTY = 23
+UNAUTHORIZED = 24
+NOT_SUBSCRIBED = 25
+
+
+class StratumError(Exception):
+    def __init__(self, code, message):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+    def as_json(self):
+        return [self.code, self.message, None]
+
+
+class MalformedRequest(StratumError):
+    """The request itself is broken (bad JSON, wrong params): counts towards a ban."""
+
+    def __init__(self, message):
+        super().__init__(OTHER, message)

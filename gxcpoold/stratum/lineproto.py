@@ -1,0 +1,155 @@
+"""Newline-delimited JSON-RPC 1.0 framing for Stratum, with its own defences.
+
+Turns each line into (id, method, params) for `dispatch`, answers broken
+input with a readable error instead of raising, closes the connection on a
+line longer than the limit, and slows a client that sends too fast by
+pausing reads (back-pressure) rather than answering errors it would ignore.
+"""
+import json
+
+from twisted.protocols.basic import LineReceiver
+
+from twisted.logger import Logger
+
+from gxcpoold.stratum.errors import OTHER, MalformedRequest, StratumError
+
+NO_REPLY = object()     # dispatch result: the handler answered (or must not) itself
+
+
+def encode(message):
+    """One compact JSON line."""
+    return json.dumps(message, separators=(",", ":")).encode() + b"\n"
+
+
+class JsonLineProtocol(LineReceiver):
+    log = Logger()
+    delimiter = b"\n"
+    MAX_LENGTH = 16384
+    requests_per_second = 50.0
+    burst = 100.0
+
+    _tokens = None
+    _last_refill = None
+    _resume_call = None
+
+    # ------------------------------------------------------------ to override
+
+    def clock(self):
+        raise NotImplementedError
+
+    def dispatch(self, request_id, method, params):
+        """Handle one request; return its result (or NO_REPLY) or raise StratumError."""
+        raise NotImplementedError
+
+    def handle_response(self, message):
+        """A reply to a request we sent (e.g. client.get_version)."""
+
+    def malformed(self, reason):
+        """Called for each broken message (for ban accounting)."""
+
+    def reply_sent(self):
+        """Called after each answer: pushes that must follow it go here."""
+
+    # ------------------------------------------------------------ sending
+
+    def send(self, message):
+        if self.transport is not None and self.connected:
+            self.transport.write(encode(message))
+
+    def send_raw(self, line):
+        if self.transport is not None and self.connected:
+            self.transport.write(line)
+
+    def send_result(self, request_id, result):
+        self.send({"id": request_id, "result": result, "error": None})
+
+    def send_error(self, request_id, error):
+        self.send({"id": request_id, "result": None, "error": error.as_json()})
+
+    def send_notification(self, method, params):
+        self.send({"id": None, "method": method, "params": params})
+
+    # ------------------------------------------------------------ receiving
+
+    def lineLengthExceeded(self, line):
+        self.malformed("line longer than %d bytes" % self.MAX_LENGTH)
+        self.send_error(None, MalformedRequest("Request line longer than %d bytes; closing"
+                                               % self.MAX_LENGTH))
+        self.transport.loseConnection()
+
+    def lineReceived(self, line):
+        line = line.strip()
+        if not line:
+            return
+        self._throttle()
+        try:
+            message = json.loads(line)
+        except (UnicodeDecodeError, ValueError, RecursionError) as e:
+            self._reject(None, MalformedRequest("Parse error: not a JSON object (%s)"
+                                                % str(e)[:80]))
+            return
+        if not isinstance(message, dict):
+            self._reject(None, MalformedRequest("Invalid request: expected a JSON object"))
+            return
+        self.handle_message(message)
+
+    def handle_message(self, message):
+        request_id = message.get("id")
+        if not isinstance(request_id, (int, str, type(None))) or isinstance(request_id, bool):
+            request_id = None       # echo only ids the client can match
+        method = message.get("method")
+        if method is None and ("result" in message or "error" in message):
+            self.handle_response(message)
+            return
+        if not isinstance(method, str):
+            self._reject(request_id, MalformedRequest("Invalid request: 'method' must be a string"))
+            return
+        params = message.get("params", [])
+        if params is None:
+            params = []
+        if not isinstance(params, list):
+            self._reject(request_id, MalformedRequest("Invalid params: expected a list"))
+            return
+        try:
+            result = self.dispatch(request_id, method, params)
+        except StratumError as e:
+            self._reject(request_id, e)
+        except Exception:
+            # a bug must cost this request, never the daemon or other miners
+            self.log.failure("stratum {method} failed", method=method)
+            self.send_error(request_id, StratumError(OTHER, "Internal server error"))
+        else:
+            if result is not NO_REPLY:
+                self.send_result(request_id, result)
+        self.reply_sent()
+
+    def _reject(self, request_id, error):
+        if isinstance(error, MalformedRequest):
+            self.malformed(error.message)
+        self.send_error(request_id, error)
+
+    # ------------------------------------------------------------ rate limit
+
+    def _throttle(self):
+        """Token bucket: over the rate, stop reading until a token is due."""
+        now = self.clock().seconds()
+        if self._tokens is None:
+            self._tokens, self._last_refill = self.burst, now
+        self._tokens = min(self.burst,
+                           self._tokens + (now - self._last_refill) * self.requests_per_second)
+        self._last_refill = now
+        self._tokens -= 1
+        if self._tokens < 0 and self._resume_call is None and self.connected:
+            self.pauseProducing()
+            self._resume_call = self.clock().callLater(
+                -self._tokens / self.requests_per_second, self._resume)
+
+    def _resume(self):
+        self._resume_call = None
+        if self.connected:
+            self.resumeProducing()
+
+    def cancel_timers(self):
+        if self._resume_call is not None and self._resume_call.active():
+            self._resume_call.cancel()
+        self._resume_call = None
