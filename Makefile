@@ -13,7 +13,9 @@ STAMP := $(VENV)/.installed
 $(STAMP): setup.py pyproject.toml native/*.c native/*.h native/*.cdef native/build_native.py
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[test]'
+	# compat mode puts the checkout on sys.path, so Twisted's plugin scan finds
+	# twisted/plugins/ here (the default editable finder hides it from twistd).
+	$(BIN)/python -m pip install -q -e '.[test]' --config-settings editable_mode=compat
 	touch $(STAMP)
 
 run: $(STAMP)

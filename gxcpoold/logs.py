@@ -4,13 +4,18 @@ journald stamps every line itself and reads a leading "<N>" as the syslog
 priority, so each line is "<N>namespace: message" with no timestamp of our
 own; then `journalctl -u gxcpool -p warning` shows only problems.
 GXCPOOL_LOG_LEVEL (debug, info, warn, error, critical; default info) sets the
-least severe level written.
+least severe level written.  Under systemd (stdout wired to the journal) events
+go over journald's native protocol instead, with fields (gxcpoold/journal.py).
+Passwords in URLs are masked (gxcpoold/redact.py).
 """
 import os
 import sys
 
 from twisted.logger import ILogObserver, LogLevel, formatEvent
 from zope.interface import implementer
+
+from gxcpoold.journal import JOURNAL_SOCKET, JournalObserver, stdout_is_journal
+from gxcpoold.redact import redact
 
 LOG_LEVEL_ENV = "GXCPOOL_LOG_LEVEL"
 
@@ -36,10 +41,7 @@ class JournaldObserver:
         level = event.get("log_level", LogLevel.info)
         if level < self.min_level:
             return
-        text = formatEvent(event)
-        failure = event.get("log_failure")
-        if failure is not None:
-            text = "%s\n%s" % (text, failure.getTraceback().rstrip())
+        text = event_text(event)
         namespace = event.get("log_namespace") or event.get("log_system") or "-"
         priority = SYSLOG_PRIORITY.get(level, 6)
         lines = text.splitlines() or [""]
@@ -49,6 +51,15 @@ class JournaldObserver:
             self.stream.flush()
         except (OSError, ValueError):
             pass      # a closed or full stdout must not take the daemon down
+
+
+def event_text(event) -> str:
+    """The event's message, with its traceback if it has one; credentials masked."""
+    text = formatEvent(event)
+    failure = event.get("log_failure")
+    if failure is not None:
+        text = "%s\n%s" % (text, failure.getTraceback().rstrip())
+    return redact(text)
 
 
 def level_from_environment(environ=None) -> LogLevel:
@@ -61,4 +72,11 @@ def level_from_environment(environ=None) -> LogLevel:
 
 def journald_observer():
     """Observer factory for twistd's --logger option."""
-    return JournaldObserver(sys.stdout, level_from_environment())
+    level = level_from_environment()
+    lines = JournaldObserver(sys.stdout, level)
+    if stdout_is_journal(sys.stdout) and os.path.exists(JOURNAL_SOCKET):
+        def message(event):
+            namespace = event.get("log_namespace") or event.get("log_system") or "-"
+            return "%s: %s" % (namespace, event_text(event))
+        return JournalObserver(lines, SYSLOG_PRIORITY, level, format_text=message)
+    return lines

@@ -9,6 +9,8 @@ import gxcpoold
 from gxcpoold.config import ConfigError, load_config
 from gxcpoold.node.devnode.service import DevNodeService
 from gxcpoold.node.service import NodeService
+from gxcpoold.reload import ConfigReloader
+from gxcpoold.shutdown import stop_service_tree
 
 
 class Options(usage.Options):
@@ -65,6 +67,10 @@ class PoolService(MultiService):
                       source=c.source, state=os.path.abspath(c.state_dir))
         super().startService()
 
+    def stopService(self):
+        # One child at a time, last started first (gxcpoold/shutdown.py).
+        return stop_service_tree(self)
+
 
 def build_service(config, reactor) -> PoolService:
     """Compose the service tree from a loaded configuration."""
@@ -92,4 +98,8 @@ def makeService(options) -> PoolService:
         # One line an operator can act on, not a traceback (twistd has not
         # started logging yet, so this goes to the terminal or the journal).
         raise SystemExit("gxcpool: configuration error: %s" % e)
-    return build_service(config, reactor)
+    top = build_service(config, reactor)
+    # SIGHUP reloads from the same file, environment and options (gxcpoold/reload.py).
+    ConfigReloader(lambda: load_config(options["config"], overrides=options.overrides()),
+                   reactor).setServiceParent(top)
+    return top

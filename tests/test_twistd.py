@@ -72,5 +72,6 @@ def test_devnet_run_brings_up_node_and_logs_templates(tmp_path):
     assert re.search(r"^<6>gxcpoold\.node\.watcher\.TemplateWatcher: new template height=1 difficulty=6\.0 txs=1 ",
                      output, re.M), output
     assert re.search(r"^<6>gxcpoold\.tap\.PoolService: gxcpool .* starting", output, re.M), output
-    assert proc.returncode == 0, output
+    # Twisted >= 23 re-raises the stopping signal; systemd counts that as clean.
+    assert proc.returncode in (0, -signal.SIGTERM), output
     assert (tmp_path / "gxcpool-data").is_dir()
