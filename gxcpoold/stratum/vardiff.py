@@ -20,7 +20,8 @@ WINDOW_INTERVALS = 4    # the window spans at most this many retarget intervals
 
 
 def tidy(difficulty):
-    """Three significant digits: readable numbers, no churn from noise."""
+    """Three significant digits for computed difficulties: readable numbers,
+    no churn from noise.  Values a miner asked for are kept exactly."""
     return float("%.3g" % difficulty)
 
 
@@ -41,7 +42,6 @@ class VarDiff:
 
     def _clamp(self, difficulty):
         d = min(max(difficulty, self.floor, self.minimum), self.maximum)
-        d = tidy(d)
         # the network ceiling wins over every floor: never ask for more than a block
         if d > self.ceiling:
             d = self.ceiling
@@ -112,4 +112,4 @@ class VarDiff:
         if not (too_fast or too_slow):
             return None
         # half a share stands in for zero: a silent miner drops 2/expected-fold
-        return self._change(self.difficulty * max(count, 0.5) / expected, now)
+        return self._change(tidy(self.difficulty * max(count, 0.5) / expected), now)
