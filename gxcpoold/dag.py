@@ -22,7 +22,8 @@ from twisted.logger import Logger
 from twisted.python.threadpool import ThreadPool
 
 from gxcpoold.hashers.ethash import (ETHASH_EPOCH_LENGTH, ETHASH_MAX_EPOCH, EthashLightCacheLRU,
-                                     EthashResult, _share_args, check_share, ethash_epoch)
+                                     EthashResult, _share_args, check_share, ethash_epoch,
+                                     share_check_args)
 from gxcpoold.hashers.ethash_dag import DAGFileError, DAGGenerationCancelled, EthashDAG
 
 __all__ = ["DAGManager"]
@@ -253,8 +254,16 @@ class DAGManager(service.Service):
         """EthashResult of a share; the cheap final-hash test comes first, so
         a bad share never waits for a light cache build."""
         epoch = ethash_epoch(block_number)
-        return check_share(lambda h, n: self._with_hasher(epoch * ETHASH_EPOCH_LENGTH, "hash", h, n),
-                           header_hash, nonce, mix_hash, target)
+        args = share_check_args(header_hash, nonce, mix_hash, target)
+        dag = self._dags.get(epoch)
+        if dag is not None:
+            try:
+                return dag.check(*args)
+            except ValueError:
+                if not dag.closed:
+                    raise
+        # light: the final-hash test runs before the light cache is looked up
+        return check_share(lambda h, n: self._light.get(epoch).hash(h, n), *args)
 
     def verify(self, block_number, header_hash, nonce, mix_hash, target):
         """True iff the claimed mix is right and the final hash <= target."""

@@ -211,10 +211,11 @@ static void final_of(const item64 *s, const uint8_t mix_hash[32], uint8_t final_
     keccak_256(in, 96, final_hash);
 }
 
-static void hashimoto(const page_source *src, uint32_t n_pages, const uint8_t header_hash[32],
-                      uint64_t nonce, uint8_t mix_hash[32], uint8_t final_hash[32])
+/* hashimoto from the seed s = keccak512(header || nonce_le). */
+static void hashimoto_seeded(const page_source *src, uint32_t n_pages, const item64 *seed,
+                             uint8_t mix_hash[32], uint8_t final_hash[32])
 {
-    item64 s;
+    const item64 s = *seed;
     uint32_t mix[32], page[32];
     union {
         uint32_t w[8];
@@ -223,7 +224,6 @@ static void hashimoto(const page_source *src, uint32_t n_pages, const uint8_t he
     uint32_t i;
     int w;
 
-    seed_of(header_hash, nonce, &s);
     memcpy(mix, s.w, 64);
     memcpy(mix + 16, s.w, 64);
     for (i = 0; i < HASHIMOTO_ACCESSES; i++) {
@@ -236,6 +236,14 @@ static void hashimoto(const page_source *src, uint32_t n_pages, const uint8_t he
         cmix.w[w] = fnv1(fnv1(fnv1(mix[4 * w], mix[4 * w + 1]), mix[4 * w + 2]), mix[4 * w + 3]);
     memcpy(mix_hash, cmix.bytes, 32);
     final_of(&s, mix_hash, final_hash);
+}
+
+static void hashimoto(const page_source *src, uint32_t n_pages, const uint8_t header_hash[32],
+                      uint64_t nonce, uint8_t mix_hash[32], uint8_t final_hash[32])
+{
+    item64 s;
+    seed_of(header_hash, nonce, &s);
+    hashimoto_seeded(src, n_pages, &s, mix_hash, final_hash);
 }
 
 void ethash_hashimoto_light(const uint8_t *cache, uint32_t n_cache, uint32_t n_pages,
@@ -266,4 +274,24 @@ void ethash_final_hash(const uint8_t header_hash[32], uint64_t nonce,
     item64 s;
     seed_of(header_hash, nonce, &s);
     final_of(&s, mix_hash, final_hash);
+}
+
+int ethash_check_share(const uint8_t *cache, uint32_t n_cache, const uint8_t *dataset,
+                       uint32_t n_pages, const uint8_t header_hash[32], uint64_t nonce,
+                       const uint8_t mix_hash[32], const uint8_t boundary[32])
+{
+    item64 s;
+    page_source src;
+    uint8_t final_hash[32], real_mix[32], real_final[32];
+
+    /* cheap first: two keccaks with the claimed mix */
+    seed_of(header_hash, nonce, &s);
+    final_of(&s, mix_hash, final_hash);
+    if (memcmp(final_hash, boundary, 32) > 0)
+        return 1;
+    src.cache = (const item64 *)(const void *)cache;
+    src.n_cache = n_cache;
+    src.dataset = dataset;
+    hashimoto_seeded(&src, n_pages, &s, real_mix, real_final);
+    return memcmp(real_mix, mix_hash, 32) != 0 ? 2 : 0;
 }

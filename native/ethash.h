@@ -63,4 +63,12 @@ void ethash_hashimoto_full(const uint8_t *dataset, uint32_t n_pages,
 void ethash_final_hash(const uint8_t header_hash[32], uint64_t nonce,
                        const uint8_t mix_hash[32], uint8_t final_hash[32]);
 
+/* A share check in chfast's order, in one call: 0 = valid, 1 = the final
+ * hash from the claimed mix is above the boundary (32 bytes, big-endian),
+ * 2 = the claimed mix is wrong.  With dataset != NULL the pages come from
+ * it (full mode; cache may be NULL), else from the light cache. */
+int ethash_check_share(const uint8_t *cache, uint32_t n_cache, const uint8_t *dataset,
+                       uint32_t n_pages, const uint8_t header_hash[32], uint64_t nonce,
+                       const uint8_t mix_hash[32], const uint8_t boundary[32]);
+
 #endif

@@ -48,6 +48,9 @@ class EthashResult(enum.IntEnum):
     INVALID_MIX_HASH = 2
 
 
+_RESULTS = tuple(EthashResult)
+
+
 def _epoch(epoch):
     return as_int("epoch", epoch, 0, ETHASH_MAX_EPOCH)
 
@@ -130,6 +133,15 @@ def ethash_final_hash(header_hash, nonce, mix_hash):
     return ffi.buffer(out)[:]
 
 
+def share_check_args(header_hash, nonce, mix_hash, target):
+    """Validated (header, nonce, mix, boundary as 32 big-endian bytes)."""
+    header_hash, nonce = _share_args(header_hash, nonce)
+    mix_hash = as_bytes("mix_hash", mix_hash, 32)
+    if target.__class__ is not bytes or len(target) != 32:
+        target = as_target("target", target).to_bytes(32, "big")
+    return header_hash, nonce, mix_hash, target
+
+
 def check_share(hash_fn, header_hash, nonce, mix_hash, target):
     """Check a share in chfast's order: the claimed mix's final hash against
     the target first (two keccaks), and only then the real mix from
@@ -202,7 +214,10 @@ class EthashLightCache:
         return ffi.buffer(mix)[:], ffi.buffer(final)[:]
 
     def check(self, header_hash, nonce, mix_hash, target):
-        return check_share(self.hash, header_hash, nonce, mix_hash, target)
+        """EthashResult of a share (cheap final-hash test first), one C call."""
+        header_hash, nonce, mix_hash, boundary = share_check_args(header_hash, nonce, mix_hash, target)
+        return _RESULTS[lib.ethash_check_share(self._cache, self.items, ffi.NULL, self.pages,
+                                               header_hash, nonce, mix_hash, boundary)]
 
     def verify(self, header_hash, nonce, mix_hash, target):
         """True iff the mix is right and the final hash is <= target."""

@@ -18,8 +18,8 @@ import threading
 
 from gxcpoold._native import ffi, lib
 from gxcpoold.hashers._args import as_int
-from gxcpoold.hashers.ethash import (EthashLightCache, EthashResult, _share_args, check_share,
-                                     ethash_dataset_pages, ethash_seedhash)
+from gxcpoold.hashers.ethash import (_RESULTS, EthashLightCache, EthashResult, _share_args,
+                                     ethash_dataset_pages, ethash_seedhash, share_check_args)
 
 __all__ = ["EthashDAG", "DAGGenerationCancelled", "DAGFileError"]
 
@@ -283,8 +283,15 @@ class EthashDAG:
         return ffi.buffer(mix)[:], ffi.buffer(final)[:]
 
     def check(self, header_hash, nonce, mix_hash, target):
-        """EthashResult of a share (cheap final-hash check first)."""
-        return check_share(self.hash, header_hash, nonce, mix_hash, target)
+        """EthashResult of a share (cheap final-hash check first), one C call."""
+        header_hash, nonce, mix_hash, boundary = share_check_args(header_hash, nonce, mix_hash, target)
+        self._enter()
+        try:
+            code = lib.ethash_check_share(ffi.NULL, 0, self._data, self.pages, header_hash, nonce,
+                                          mix_hash, boundary)
+        finally:
+            self._leave()
+        return _RESULTS[code]
 
     def verify(self, header_hash, nonce, mix_hash, target):
         """True iff the claimed mix is right and the final hash is <= target."""
