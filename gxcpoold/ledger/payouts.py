@@ -124,7 +124,8 @@ class PayoutService(TimerService):
     # -- the round -------------------------------------------------------------------
 
     @defer.inlineCallbacks
-    def _round(self):
+    def _prepare(self):
+        """The pool address, once the node's chain is the one the ledger follows; else None."""
         pool_address = self.node.pool_address
         if not pool_address:
             pool_address = yield self.client.getnewaddress()
@@ -133,12 +134,18 @@ class PayoutService(TimerService):
         if known != genesis:
             # The unlocker records the genesis first and deals with a replaced chain.
             self.log.warn("payouts: waiting for the unlocker to confirm the node's chain")
-            return "chain unknown"
+            return None
         if self.scanner is None or self.scanner.pool_address != pool_address:
             self.scanner = ChainScanner(self.client, pool_address)
         self.scanner.reset(genesis)
+        return pool_address
 
-        clear = yield self.reconcile()
+    @defer.inlineCallbacks
+    def _round(self):
+        pool_address = yield self._prepare()
+        if pool_address is None:
+            return "chain unknown"
+        clear = yield self._reconcile()
         halted = yield self.db.run(store.halted, write=False)
         if halted:
             self.log.error("payouts halted: {reason}", reason=halted)
@@ -149,6 +156,14 @@ class PayoutService(TimerService):
 
     @defer.inlineCallbacks
     def reconcile(self):
+        """Settle unfinished payouts (also on its own, e.g. at start-up).  True when
+        none is left; None when the node's chain is not the ledger's."""
+        if (yield self._prepare()) is None:
+            return None
+        return (yield self._reconcile())
+
+    @defer.inlineCallbacks
+    def _reconcile(self):
         """Settle unfinished payouts from what the chain shows.  True when none is left."""
         open_payouts = yield self.db.run(store.unfinished_payouts, write=False)
         if not open_payouts:
