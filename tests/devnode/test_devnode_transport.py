@@ -4,7 +4,7 @@ import json
 from twisted.internet import defer
 
 from .nodecase import NOW, NodeCase
-from .rawhttp import compact, get_bytes, post_bytes
+from .rawhttp import compact, post_bytes
 
 EMPTY_BODY = ("Empty POST body. Use GET endpoints: /api/getinfo, /api/getblockcount, "
               "/api/getbalance?address=xxx, /api/listunspent?address=xxx, "
@@ -279,3 +279,39 @@ class WireFormat(NodeCase):
             b'"dynamic_fees_enabled":true,"fee":0.00101,"fee_tiers":{"high":0.002,'
             b'"low":0.001,"medium":0.0015,"very_high":0.003},"max_fee":0.01,'
             b'"pending_transactions":1,"recommended_fee":0.00101}}'))
+
+
+class LenientTransport(NodeCase):
+    settings = {"single_read": False}
+
+    @defer.inlineCallbacks
+    def test_waits_for_the_whole_request(self):
+        head = (b"POST / HTTP/1.1\r\nContent-Length: " + str(len(COUNT_REQUEST)).encode()
+                + b"\r\n\r\n")
+        response = yield self.raw([head, COUNT_REQUEST], gap=0.05)
+        self.assertEqual(response.json()["result"], 1)
+        body = COUNT_REQUEST[:-1] + b',"pad":"' + b"x" * 20000 + b'"}'
+        response = yield self.raw(post_bytes(body))
+        self.assertEqual(response.json()["result"], 1)
+        self.assertFalse(response.reset)
+
+
+class ConfiguredRequestLimit(NodeCase):
+    settings = {"request_limit": 200}
+
+    @defer.inlineCallbacks
+    def test_limit_applies(self):
+        response = yield self.post(COUNT_REQUEST)
+        self.assertEqual(response.json()["result"], 1)
+        body = COUNT_REQUEST[:-1] + b',"pad":"' + b"x" * 300 + b'"}'
+        response = yield self.raw(post_bytes(body))
+        self.assertTrue(response.reset)
+
+
+class ClockOffset(NodeCase):
+    settings = {"clock_offset": 100.0}
+
+    @defer.inlineCallbacks
+    def test_node_clock_is_shifted(self):
+        template = yield self.result("getblocktemplate")
+        self.assertEqual(template["curtime"], NOW + 100)

@@ -330,3 +330,19 @@ class AddressesAndHistory(WalletCase):
         self.assertEqual(estimate["pending_transactions"], 10)
         self.assertEqual(estimate["fee"], min(0.01, 0.001 + 0.00001 * 10))
         self.assertEqual((yield self.result("gxc_estimateFee")), estimate)
+
+
+class OtherMinerTakesThePayout(WalletCase):
+    @defer.inlineCallbacks
+    def test_devnet_mine_with_mempool(self):
+        yield self.mature_rewards()
+        t = yield self.result("sendtoaddress", [RECIPIENT, 3.0])
+        [block_hash] = yield self.result("devnet_mine", [1, {"mempool": True}])
+        mined = yield self.result("getblock", [block_hash])
+        self.assertEqual(mined["nTx"], 2)
+        self.assertEqual(mined["tx"][1]["outputs"][0]["amount"], 3.0)
+        self.assertEqual((yield self.result("getbalance", [RECIPIENT])), 3.0)
+        # still in the mempool (§3.9 point 4); the other miner leaves it out from now on
+        self.assertEqual((yield self.result("getrawmempool")), [t])
+        [later] = yield self.result("devnet_mine", [1, {"mempool": True}])
+        self.assertEqual((yield self.result("getblock", [later]))["nTx"], 1)

@@ -20,11 +20,8 @@ whatever arrived, sends one response and closes.  Emulation:
   from transport defects).
 """
 from twisted.internet.protocol import Factory, Protocol
-from twisted.logger import Logger
 
 from . import routes
-
-log = Logger(namespace="gxcpoold.devnode")
 
 READ_GRACE = 0.002          # seconds between the first bytes and the emulated recv()
 IDLE_TIMEOUT = 60.0         # the node would wait forever; the simulator gives up

@@ -218,7 +218,7 @@ class _Lexer:
             self.token.append(self.current)
 
     def token_string(self) -> str:
-        # Control bytes are shown as <U+XXXX>; other bytes stay raw like the C++
+        # Control bytes are shown as <U+001F> and the like; other bytes stay raw like the C++
         # std::string (surrogateescape keeps non-UTF-8 bytes for dumps() to refuse).
         text = bytearray()
         for byte in self.token:

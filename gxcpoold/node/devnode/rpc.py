@@ -8,15 +8,11 @@ wrongly typed parameters produce the library's type-error texts, flattened to
 """
 import re
 
-from twisted.logger import Logger
-
 from . import nodejson as nj
 from . import views
 from .errors import (INTERNAL_ERROR, INVALID_PARAMETER, INVALID_REQUEST, METHOD_NOT_FOUND,
                      PARSE_ERROR, RpcError)
 from .submission import Rejected
-
-log = Logger(namespace="gxcpoold.devnode")
 
 EMPTY_BODY = ("Empty POST body. Use GET endpoints: /api/getinfo, /api/getblockcount, "
               "/api/getbalance?address=xxx, /api/listunspent?address=xxx, "

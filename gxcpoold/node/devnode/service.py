@@ -12,6 +12,7 @@ from twisted.logger import Logger
 
 from . import state
 from .http import NodeHttpFactory
+from .errors import RpcError
 from .node import DevNode
 from .rpc import Dispatcher
 from .settings import DevNodeSettings
@@ -111,8 +112,8 @@ class DevNodeService(Service):
         try:
             self.node.housekeeping()
             self.node.mine_other()
-        except Exception:
-            log.failure("devnode: other miner could not append a block")
+        except RpcError as exc:      # e.g. mainnet: no hash has 1000 leading zeros
+            log.warn("devnode: other miner could not append a block: {why}", why=exc.message)
 
     def save(self):
         """Write the state file when something changed since the last write."""

@@ -91,6 +91,7 @@ def main(argv=None) -> None:
     from twisted.logger import globalLogBeginner, textFileLogObserver
 
     options = Options()
+    options.synopsis = "Usage: gxcpool-devnode [options]"
     try:
         options.parseOptions(sys.argv[1:] if argv is None else argv)
     except usage.UsageError as exc:
