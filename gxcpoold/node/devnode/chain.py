@@ -102,13 +102,20 @@ class Chain:
 
     # -- transaction rules (shared by block validation and mempool admission) --
 
-    def check_transaction(self, tx: Transaction) -> str | None:
-        """Why a non-coinbase tx is invalid against the current UTXO set, or None."""
+    def format_problem(self, tx: Transaction) -> str | None:
+        """Rules for every tx incl. coinbases: a txid, and outputs with the network prefix (§4)."""
         if not tx.txid:
             return "transaction with an empty txid"
         for out in tx.outputs:
             if not out.address.startswith(self.prefix):
                 return f"output address {out.address!r} lacks the {self.prefix} prefix"
+        return None
+
+    def check_transaction(self, tx: Transaction) -> str | None:
+        """Why a non-coinbase tx is invalid against the current UTXO set, or None."""
+        reason = self.format_problem(tx)
+        if reason:
+            return reason
         if not tx.inputs:
             return "transaction without inputs"
         first = tx.inputs[0]
@@ -166,11 +173,9 @@ class Chain:
         if coinbase.block_height != block.height:
             return f"coinbase block_height {coinbase.block_height} != block height {block.height}"
         for tx in block.transactions:
-            if not tx.txid:
-                return "transaction with an empty txid"
-            for out in tx.outputs:
-                if not out.address.startswith(self.prefix):
-                    return f"output address {out.address!r} lacks the {self.prefix} prefix"
+            reason = self.format_problem(tx)
+            if reason:
+                return f"tx {tx.txid!r}: {reason}"
         for tx in others:
             # every tx is checked against the UTXO set before the block, so two
             # txs spending the same output in one block both pass (§3.9 point 5)
