@@ -7,10 +7,10 @@ from twisted.python import usage
 
 import gxcpoold
 from gxcpoold.config import ConfigError, load_config
+from gxcpoold.ledger.service import add_ledger
 from gxcpoold.node.devnode.service import DevNodeService
 from gxcpoold.node.service import NodeService
 from gxcpoold.reload import ConfigReloader
-from gxcpoold.shares import MemoryBlockRecorder, MemoryShareSink
 from gxcpoold.shutdown import stop_service_tree
 from gxcpoold.stratum.compose import add_sha256d
 
@@ -89,9 +89,9 @@ def build_service(config, reactor) -> PoolService:
                            pool_address=config.pool.address)
     node.setName("node")
     node.setServiceParent(top)
-    # In-memory sinks until the ledger's database-backed ones are wired in.
-    add_sha256d(top, config, node, reactor, share_sink=MemoryShareSink(),
-                block_recorder=MemoryBlockRecorder())
+    share_sink, block_recorder = add_ledger(top, config, node, reactor)
+    add_sha256d(top, config, node, reactor, share_sink=share_sink,
+                block_recorder=block_recorder)
     return top
 
 
