@@ -38,6 +38,7 @@ setup(
     entry_points={
         "console_scripts": [
             "gxcpool-devnode=gxcpoold.node.devnode.tap:main",
+            "gxcpool-miner=gxcpoold.miner.main:main",
             "gxcpool-admin=gxcpoold.ledger.admin:main",
         ],
     },

@@ -1,0 +1,275 @@
+"""Stratum V1 client side of the reference miner.
+
+Miner keeps one connection (reconnecting with backoff, or where
+client.reconnect points), feeds notify/set_difficulty to the Hasher and
+submits what it finds.  A difficulty applies from the next job, as the
+protocol says.
+"""
+import itertools
+import json
+from collections import deque
+
+from twisted.internet import defer
+from twisted.internet.endpoints import HostnameEndpoint
+from twisted.internet.protocol import Factory
+from twisted.logger import Logger
+from twisted.protocols.basic import LineReceiver
+
+from gxcpoold.miner.hasher import Hasher
+from gxcpoold.miner.work import Work
+
+
+class StratumRPCError(Exception):
+    def __init__(self, error):
+        super().__init__(error)
+        self.error = error
+        self.code = error[0] if isinstance(error, list) and error else None
+
+
+class MinerProtocol(LineReceiver):
+    delimiter = b"\n"
+    MAX_LENGTH = 1 << 20
+
+    def __init__(self, miner):
+        self.miner = miner
+        self._ids = itertools.count(1)
+        self._pending = {}
+
+    def request(self, method, *params):
+        request_id = next(self._ids)
+        d = defer.Deferred()
+        self._pending[request_id] = d
+        self.transport.write(json.dumps({"id": request_id, "method": method,
+                                         "params": list(params)}).encode() + b"\n")
+        return d
+
+    def connectionMade(self):
+        self.miner.connected(self)
+
+    def connectionLost(self, reason):
+        pending, self._pending = self._pending, {}
+        for d in pending.values():
+            d.errback(reason)
+        self.miner.disconnected(self, reason)
+
+    def lineReceived(self, line):
+        try:
+            message = json.loads(line)
+        except ValueError:
+            self.miner.log.warn("pool sent a line that is not JSON: {line!r}", line=line[:200])
+            return
+        if not isinstance(message, dict):
+            return
+        method = message.get("method")
+        if method is not None:
+            self.miner.notification(self, method, message.get("params") or [],
+                                    message.get("id"))
+            return
+        d = self._pending.pop(message.get("id"), None)
+        if d is None:
+            return
+        if message.get("error"):
+            d.errback(StratumRPCError(message["error"]))
+        else:
+            d.callback(message.get("result"))
+
+
+class Miner:
+    log = Logger()
+
+    def __init__(self, reactor, host, port, username, password="x", threads=1,
+                 report_interval=10.0, printer=None):
+        self.reactor = reactor
+        self.host, self.port = host, port
+        self.username, self.password = username, password
+        self.report_interval = report_interval
+        self.printer = printer or (lambda text: self.log.info("{text}", text=text))
+        self.hasher = Hasher(reactor, threads, self._found)
+        self.protocol = None
+        self.extranonce1 = None
+        self.extranonce2_size = 4
+        self.difficulty = 1.0            # from set_difficulty, used from the next job
+        self.work = None
+        self.accepted = 0
+        self.rejected = 0
+        self.rejections = deque(maxlen=100)      # (params, error) of rejected shares
+        self.submitted = deque(maxlen=1000)      # params of every share sent
+        self.difficulties = []                   # (time, difficulty) as set by the pool
+        self.notifies = deque(maxlen=100)        # notify params as received
+        self._stopping = False
+        self._backoff = 1.0
+        self._reconnect_call = None
+        self._report_call = None
+        self._last_report = (None, 0)
+        self.authorized = defer.Deferred()       # fires once the first login succeeded
+
+    # ------------------------------------------------------------ lifecycle
+
+    def start(self):
+        self._last_report = (self.reactor.seconds(), 0)
+        self.hasher.start()
+        self._connect()
+        if self.report_interval:
+            self._report_call = self.reactor.callLater(self.report_interval, self._report)
+
+    @defer.inlineCallbacks
+    def stop(self):
+        self._stopping = True
+        self.hasher.stop()
+        for call in (self._reconnect_call, self._report_call):
+            if call is not None and call.active():
+                call.cancel()
+        if self.protocol is not None:
+            self.protocol.transport.loseConnection()
+        while self.hasher.alive():           # threads finish their current chunk
+            d = defer.Deferred()
+            self.reactor.callLater(0.02, d.callback, None)
+            yield d
+
+    def _connect(self):
+        self._reconnect_call = None
+        if self._stopping:
+            return
+        endpoint = HostnameEndpoint(self.reactor, self.host, self.port, timeout=10)
+        d = endpoint.connect(Factory.forProtocol(lambda: MinerProtocol(self)))
+        d.addErrback(self._connect_failed)
+
+    def _connect_failed(self, failure):
+        self.printer("cannot connect to %s:%d: %s" % (self.host, self.port,
+                                                     failure.getErrorMessage()))
+        self._schedule_reconnect(self._backoff)
+        self._backoff = min(self._backoff * 2, 60.0)
+
+    def _schedule_reconnect(self, delay):
+        if self._stopping or self._reconnect_call is not None:
+            return
+        self._reconnect_call = self.reactor.callLater(delay, self._connect)
+
+    def connected(self, protocol):
+        self.protocol = protocol
+        self._login(protocol)
+
+    def disconnected(self, protocol, reason):
+        if protocol is not self.protocol:
+            return
+        self.protocol = None
+        self.work = None
+        self.hasher.set_work(None)
+        if not self._stopping:
+            self.printer("disconnected from the pool; reconnecting")
+            self._schedule_reconnect(self._backoff)
+            self._backoff = min(self._backoff * 2, 60.0)
+
+    @defer.inlineCallbacks
+    def _login(self, protocol):
+        try:
+            result = yield protocol.request("mining.subscribe", "gxcpool-miner/1.0")
+            self.extranonce1 = bytes.fromhex(result[1])
+            self.extranonce2_size = int(result[2])
+            ok = yield protocol.request("mining.authorize", self.username, self.password)
+            if ok is not True:
+                raise StratumRPCError([24, "authorization refused", None])
+        except Exception as e:
+            self.printer("login failed: %s" % (e,))
+            protocol.transport.loseConnection()
+            return
+        self._backoff = 1.0
+        self.printer("connected to %s:%d as %s" % (self.host, self.port, self.username))
+        if not self.authorized.called:
+            self.authorized.callback(None)
+
+    # ------------------------------------------------------------ pool messages
+
+    def notification(self, protocol, method, params, request_id):
+        if method == "mining.set_difficulty":
+            if params and isinstance(params[0], (int, float)) and params[0] > 0:
+                self.difficulty = float(params[0])
+                self.difficulties.append((self.reactor.seconds(), self.difficulty))
+        elif method == "mining.notify":
+            self.notifies.append(params)
+            self._new_job(params)
+        elif method == "mining.set_extranonce":
+            try:
+                self.extranonce1 = bytes.fromhex(params[0])
+                self.extranonce2_size = int(params[1])
+            except (ValueError, IndexError, TypeError):
+                self.printer("ignoring malformed mining.set_extranonce %r" % (params,))
+        elif method == "client.reconnect":
+            self._reconnect_to(params)
+        elif method == "client.show_message":
+            self.printer("pool says: %s" % (params[0] if params else ""))
+        elif method == "client.get_version" and request_id is not None:
+            protocol.transport.write(json.dumps({"id": request_id, "result": "gxcpool-miner/1.0",
+                                                 "error": None}).encode() + b"\n")
+
+    def _new_job(self, params):
+        if self.extranonce1 is None:
+            return
+        try:
+            work = Work.from_notify(params, self.extranonce1, self.extranonce2_size,
+                                    self.difficulty)
+        except (ValueError, TypeError, IndexError) as e:
+            self.printer("ignoring malformed mining.notify: %s" % e)
+            return
+        # clean_jobs or not, the newest job is the one to work on
+        self.work = work
+        self.hasher.set_work(work)
+
+    def _reconnect_to(self, params):
+        host, port, wait = self.host, self.port, 0
+        if len(params) >= 2 and isinstance(params[0], str) and params[0]:
+            host = params[0]
+            try:
+                port = int(params[1])
+            except (TypeError, ValueError):
+                port = self.port
+        if len(params) >= 3 and isinstance(params[2], (int, float)):
+            wait = max(0.0, min(float(params[2]), 3600.0))
+        self.printer("pool asks to reconnect to %s:%d in %gs" % (host, port, wait))
+        self.host, self.port = host, port
+        if self.protocol is not None:
+            old, self.protocol = self.protocol, None
+            self.work = None
+            self.hasher.set_work(None)
+            old.transport.loseConnection()
+        self._schedule_reconnect(max(wait, 0.1))
+
+    # ------------------------------------------------------------ shares
+
+    def _found(self, work, extranonce2, nonce, digest):
+        if self.protocol is None or work is not self.work:
+            return
+        params = [self.username, work.job_id, extranonce2.hex(), "%08x" % work.ntime,
+                  "%08x" % nonce]
+        self.submitted.append(params)
+        d = self.protocol.request("mining.submit", *params)
+        d.addCallbacks(self._accepted, self._rejected, errbackArgs=(params,))
+
+    def _accepted(self, result):
+        if result is True:
+            self.accepted += 1
+        else:
+            self.rejected += 1
+
+    def _rejected(self, failure, params):
+        if failure.check(StratumRPCError):
+            self.rejected += 1
+            self.rejections.append((params, failure.value.error))
+            self.printer("share rejected: %s" % (failure.value.error,))
+
+    # ------------------------------------------------------------ reporting
+
+    def hashrate(self):
+        """Hashes per second since the previous call."""
+        now, total = self.reactor.seconds(), self.hasher.total_hashes
+        then, before = self._last_report
+        self._last_report = (now, total)
+        if then is None or now <= then:
+            return 0.0
+        return (total - before) / (now - then)
+
+    def _report(self):
+        rate = self.hashrate()
+        self.printer("%.2f MH/s  accepted %d  rejected %d  difficulty %g"
+                     % (rate / 1e6, self.accepted, self.rejected, self.difficulty))
+        self._report_call = self.reactor.callLater(self.report_interval, self._report)
