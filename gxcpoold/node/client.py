@@ -36,7 +36,11 @@ class _OneExchange(Protocol):
         self.chunks = []
         self.size = 0
         self.failure = None
-        self.done = defer.Deferred()
+        self.done = defer.Deferred(canceller=self._cancel)
+
+    def _cancel(self, done):
+        if self.transport is not None:
+            self.transport.abortConnection()
 
     def connectionMade(self):
         self.transport.write(self.request)
@@ -54,6 +58,8 @@ class _OneExchange(Protocol):
         self.transport.abortConnection()
 
     def connectionLost(self, reason):
+        if self.done.called:
+            return                     # cancelled: nobody waits for this answer
         if self.failure is not None:
             self.done.errback(self.failure)
         elif not self.chunks:
@@ -170,6 +176,8 @@ class NodeClient:
         endpoint = HostnameEndpoint(self.reactor, self._host, self._port, timeout=self.timeout)
         try:
             yield endpoint.connect(_QuietFactory.forProtocol(lambda: protocol))
+        except inet_error.ConnectingCancelledError:
+            raise defer.CancelledError() from None     # the caller cancelled the call
         except (inet_error.ConnectError, OSError) as e:
             raise NodeTransportError("%s: cannot connect to %s: %s" % (method, self.url, e))
         remaining = max(0.0, self.timeout - (self.reactor.seconds() - started))

@@ -28,7 +28,6 @@ class NodeHealth:
         self.last_template_at = None
         self.height = None
         self.blocker = None        # a reason that keeps the node down whatever it answers
-        self.observers = []        # observer(old_state, new_state) on every change
 
     def succeeded(self, latency):
         self.consecutive_failures = 0
@@ -74,8 +73,6 @@ class NodeHealth:
         if state != old:
             self.since = now
             self._announce(old, state, reason)
-            for observer in list(self.observers):
-                observer(old, state)
 
     def _announce(self, old, new, reason):
         if new == DOWN:

@@ -50,12 +50,8 @@ class NodeService(Service):
         self.watcher = TemplateWatcher(reactor, self.client, self.health,
                                        tip_poll_interval=node_settings.tip_poll_interval,
                                        template_refresh=node_settings.template_refresh)
-        self.health.observers.append(self._health_changed)
         self._loop = None
-
-    def _health_changed(self, old, new):
-        if new == DOWN:
-            self.ready = False         # check chain and genesis again once it answers
+        self._ticking = None
 
     @property
     def current_template(self):
@@ -78,13 +74,25 @@ class NodeService(Service):
         if self._loop is not None and self._loop.running:
             self._loop.stop()
         self._loop = None
+        if self._ticking is not None:
+            self._ticking.cancel()     # abandon the RPC in flight
         return super().stopService()
 
     def _start_loop(self):
         self.log.info("node RPC at {url}", url=self.client.url)
-        self._loop = LoopingCall(self.tick)
+        self._loop = LoopingCall(self._tick_cancellably)
         self._loop.clock = self.reactor
         self._loop.start(self.settings.tip_poll_interval, now=True)
+
+    def _tick_cancellably(self):
+        self._ticking = self.tick()
+        self._ticking.addErrback(lambda failure: failure.trap(defer.CancelledError))
+        self._ticking.addBoth(self._tick_done)
+        return self._ticking
+
+    def _tick_done(self, result):
+        self._ticking = None
+        return result
 
     @defer.inlineCallbacks
     def tick(self):
@@ -98,6 +106,8 @@ class NodeService(Service):
             if not self.ready:
                 return
         yield self.watcher.poll()
+        if self.health.state == DOWN:
+            self.ready = False         # check chain and genesis again once it answers
 
     @defer.inlineCallbacks
     def handshake(self):

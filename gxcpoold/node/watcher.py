@@ -68,6 +68,8 @@ class TemplateWatcher:
             self.health.succeeded(latency)
         except NodeError as e:
             self.health.failed(e)
+        except defer.CancelledError:
+            raise                      # stopping: not the node's fault
         except Exception:
             self.log.failure("template poll failed unexpectedly")
             self.health.failed("internal error, see the log")

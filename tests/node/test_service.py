@@ -187,7 +187,7 @@ class NodeTrouble(NodeServiceTestCase):
         service = self.start_pool_side(devnode.url)
         changes = []
         service.chain_observers.append(lambda old, new: changes.append((old, new)))
-        await wait_for(lambda: service.genesis_hash, "genesis")
+        await wait_for(lambda: service.health.state == CONNECTED, "connected")
         first = service.genesis_hash
         await devnode.stopService()
         await wait_for(lambda: service.health.state == DOWN, "down")
@@ -196,6 +196,35 @@ class NodeTrouble(NodeServiceTestCase):
         self.assertEqual(changes[0][0], first)
         self.assertNotEqual(changes[0][1], first)
         self.assertEqual(service.genesis_hash, changes[0][1])
+
+    async def test_node_replaced_before_the_first_poll_succeeds(self):
+        """Handshake done, node gone before any poll: the genesis is still re-checked."""
+        port = free_port()
+        devnode = await self.start_devnode(port)
+        service = NodeService(reactor, FAST, network="testnet", url=devnode.url)
+        changes = []
+        service.chain_observers.append(lambda old, new: changes.append((old, new)))
+        await service.handshake()
+        self.assertTrue(service.ready)
+        await devnode.stopService()
+        await service.tick()                    # the poll fails; still down
+        self.assertFalse(service.ready)
+        await self.start_devnode(port)
+        await service.tick()
+        self.assertEqual(len(changes), 1)
+        self.assertTrue(service.ready)
+
+    async def test_stopping_abandons_a_call_in_flight(self):
+        """A hung node must not hold up shutdown (trial also checks nothing is left running)."""
+        silent = ScriptedNode(lambda data: None)
+        service = NodeService(reactor, FAST, network="testnet", url=silent.listen())
+        self.addCleanup(silent.stop)
+        service.startService()
+        await wait_for(lambda: silent.requests, "a request to the silent node")
+        self.assertIsNotNone(service._ticking)
+        await service.stopService()
+        self.assertIsNone(service._ticking)
+        self.assertEqual(service.health.consecutive_failures, 0)   # not blamed on the node
 
     async def test_configured_pool_address_is_used_for_templates(self):
         devnode = await self.start_devnode()
