@@ -1,10 +1,32 @@
-"""gxcpool-admin: operator commands on the ledger (see --help)."""
+"""gxcpool-admin: operator commands on the ledger.
+
+  db upgrade                          apply pending schema migrations
+  balances                            what the pool owes, and whether the books add up
+  payouts list [--all]                unfinished (or all) payouts, and a payout halt
+  payouts resolve KEY --paid HEIGHT   the operator found it in block HEIGHT: confirmed
+  payouts resolve KEY --not-paid      provably never paid: refunded to the balance
+  payouts resume --reason TEXT        lift a payout halt
+  adjust ACCOUNT AMOUNT --reason TEXT credit (AMOUNT > 0) or debit (< 0), in GXC, audited
+  ban add address|ip VALUE --reason TEXT [--hours H];  ban remove KIND VALUE;  ban list
+  export ADDRESS [--output FILE]      a miner's history as CSV
+"""
 import argparse
+import getpass
 import sys
 
+from sqlalchemy import select
+
+from gxcpoold.amounts import AmountError, format_gxc, gxc_to_base_units
 from gxcpoold.config import ConfigError, load_config
-from gxcpoold.ledger import migrate
+from gxcpoold.ledger import accounts, bans, history, migrate
+from gxcpoold.ledger import payoutstore as store
+from gxcpoold.ledger.chainscan import PaymentSeen
 from gxcpoold.ledger.db import Database
+from gxcpoold.ledger.schema import balances, payouts
+
+
+class CommandError(Exception):
+    """A refusal to print as one line."""
 
 
 def _database(args) -> Database:
@@ -14,18 +36,170 @@ def _database(args) -> Database:
     return Database(url)
 
 
+def _actor(args):
+    return args.actor or getpass.getuser()
+
+
 def cmd_db_upgrade(args, db):
     before, after = migrate.upgrade(db.engine)
     print("database schema: %s -> %s" % (before or "empty", after))
 
 
+def cmd_balances(args, db):
+    rows = db.run_sync(lambda c: c.execute(select(balances).order_by(balances.c.account)).all(),
+                       write=False)
+    for r in rows:
+        print("%-40s %20s" % (r.account, format_gxc(r.amount)))
+    wrong = db.run_sync(accounts.verify_balances, write=False)
+    for account, stored, expected in wrong:
+        print("MISMATCH %s: stored %s, expected %s" % (account, format_gxc(stored),
+                                                       format_gxc(expected)))
+    return 1 if wrong else 0
+
+
+def cmd_payouts_list(args, db):
+    def query(c):
+        q = select(payouts).order_by(payouts.c.id)
+        if not args.all:
+            q = q.where(payouts.c.status.in_(store.UNFINISHED))
+        return c.execute(q).all(), store.halted(c)
+    rows, halted = db.run_sync(query, write=False)
+    if halted:
+        print("PAYOUTS HALTED: %s" % halted)
+    for r in rows:
+        print("%-50s %-9s %18s start %-7d block %-7s txid %s  %s" % (
+            r.idempotency_key, r.status, format_gxc(r.amount), r.start_height,
+            r.block_height if r.block_height is not None else "-", r.txid or "-", r.note))
+    if not rows:
+        print("no %spayouts" % ("" if args.all else "unfinished "))
+
+
+def cmd_payouts_resolve(args, db):
+    actor = _actor(args)
+
+    def resolve(c):
+        row = c.execute(select(payouts).where(payouts.c.idempotency_key == args.key)).first()
+        if row is None:
+            raise CommandError("no payout %r" % args.key)
+        if row.status not in store.UNFINISHED:
+            raise CommandError("payout %s is already %s" % (args.key, row.status))
+        note = "resolved by %s: %s" % (actor, args.reason)
+        if args.not_paid:
+            store.refund(c, row.id, note, actor=actor)
+            return "refunded %s GXC to %s" % (format_gxc(row.amount), row.recipient)
+        seen = PaymentSeen(height=args.paid, block_hash=args.block_hash or "", txid="",
+                           recipient=row.recipient, amount=row.amount, fee=0, input_txid="",
+                           input_index=None)
+        store.confirm(c, row.id, seen, args.fee_account, actor=actor, note=note)
+        accounts.record_audit(c, actor=actor, action="payout-resolved", account=row.recipient,
+                              payout_id=row.id, reason=note)
+        return "confirmed as paid in block %d" % args.paid
+    print(db.run_sync(resolve))
+
+
+def cmd_payouts_resume(args, db):
+    db.run_sync(store.resume, _actor(args), args.reason)
+    print("payouts resumed")
+
+
+def cmd_adjust(args, db):
+    try:
+        amount = gxc_to_base_units(args.amount)
+    except AmountError as e:
+        raise CommandError("amount: %s" % e) from None
+    try:
+        db.run_sync(accounts.adjust, args.account, amount, actor=_actor(args), reason=args.reason)
+    except ValueError as e:
+        raise CommandError(str(e)) from None
+    balance = db.run_sync(accounts.balance_of, args.account, write=False)
+    print("%s %s GXC to %s; balance now %s GXC" % ("credited" if amount > 0 else "debited",
+                                                   format_gxc(abs(amount)), args.account,
+                                                   format_gxc(balance)))
+
+
+def cmd_ban_add(args, db):
+    db.run_sync(bans.ban, args.kind, args.value, args.reason, hours=args.hours)
+    db.run_sync(accounts.record_audit, actor=_actor(args), action="ban",
+                reason="%s %s: %s" % (args.kind, args.value, args.reason))
+    print("banned %s %s" % (args.kind, args.value))
+
+
+def cmd_ban_remove(args, db):
+    if not db.run_sync(bans.unban, args.kind, args.value):
+        raise CommandError("%s %s is not banned" % (args.kind, args.value))
+    db.run_sync(accounts.record_audit, actor=_actor(args), action="unban",
+                reason="%s %s" % (args.kind, args.value))
+    print("unbanned %s %s" % (args.kind, args.value))
+
+
+def cmd_ban_list(args, db):
+    for b in db.run_sync(bans.active_bans, write=False):
+        print("%-8s %-45s %s" % (b.kind, b.value, b.reason))
+
+
+def cmd_export(args, db):
+    rows = db.run_sync(history.miner_history, args.address, write=False)
+    if args.output:
+        with open(args.output, "w", newline="", encoding="utf-8") as f:
+            history.write_csv(rows, f)
+    else:
+        history.write_csv(rows, sys.stdout)
+
+
 def build_parser():
-    parser = argparse.ArgumentParser(prog="gxcpool-admin", description=__doc__)
-    parser.add_argument("--config", "-c", help="gxcpool TOML configuration (default as twistd)")
+    parser = argparse.ArgumentParser(prog="gxcpool-admin", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--config", "-c", help="gxcpool TOML configuration (as for twistd)")
     parser.add_argument("--database-url", help="database URL; overrides the configuration")
-    commands = parser.add_subparsers(dest="group", required=True)
-    db = commands.add_parser("db", help="schema").add_subparsers(dest="command", required=True)
+    parser.add_argument("--actor", help="name recorded in the audit trail (default: login)")
+    top = parser.add_subparsers(dest="group", required=True)
+
+    db = top.add_parser("db", help="schema").add_subparsers(dest="command", required=True)
     db.add_parser("upgrade", help="apply pending migrations").set_defaults(run=cmd_db_upgrade)
+
+    top.add_parser("balances", help="balances and a consistency check").set_defaults(
+        run=cmd_balances)
+
+    pay = top.add_parser("payouts", help="payouts").add_subparsers(dest="command", required=True)
+    lst = pay.add_parser("list", help="unfinished payouts (--all: every payout)")
+    lst.add_argument("--all", action="store_true")
+    lst.set_defaults(run=cmd_payouts_list)
+    res = pay.add_parser("resolve", help="settle a payout reconciliation could not")
+    res.add_argument("key", help="idempotency key, e.g. tGXC...#3")
+    how = res.add_mutually_exclusive_group(required=True)
+    how.add_argument("--paid", type=int, metavar="HEIGHT", help="found in block HEIGHT")
+    how.add_argument("--not-paid", action="store_true", help="never paid: refund")
+    res.add_argument("--block-hash", help="hash of the block it was found in")
+    res.add_argument("--fee-account", default="@pool-fee")
+    res.add_argument("--reason", required=True)
+    res.set_defaults(run=cmd_payouts_resolve)
+    resume = pay.add_parser("resume", help="lift a payout halt")
+    resume.add_argument("--reason", required=True)
+    resume.set_defaults(run=cmd_payouts_resume)
+
+    adj = top.add_parser("adjust", help="credit or debit an account (GXC), audited")
+    adj.add_argument("account")
+    adj.add_argument("amount", help="GXC, negative for a debit (e.g. -0.5)")
+    adj.add_argument("--reason", required=True)
+    adj.set_defaults(run=cmd_adjust)
+
+    ban = top.add_parser("ban", help="bans").add_subparsers(dest="command", required=True)
+    add = ban.add_parser("add")
+    add.add_argument("kind", choices=bans.KINDS)
+    add.add_argument("value")
+    add.add_argument("--reason", required=True)
+    add.add_argument("--hours", type=float)
+    add.set_defaults(run=cmd_ban_add)
+    rm = ban.add_parser("remove")
+    rm.add_argument("kind", choices=bans.KINDS)
+    rm.add_argument("value")
+    rm.set_defaults(run=cmd_ban_remove)
+    ban.add_parser("list").set_defaults(run=cmd_ban_list)
+
+    exp = top.add_parser("export", help="a miner's history as CSV")
+    exp.add_argument("address")
+    exp.add_argument("--output", "-o")
+    exp.set_defaults(run=cmd_export)
     return parser
 
 
@@ -38,7 +212,7 @@ def main(argv=None):
         return 2
     try:
         return args.run(args, db) or 0
-    except migrate.SchemaError as e:
+    except (CommandError, migrate.SchemaError) as e:
         print("gxcpool-admin: %s" % e, file=sys.stderr)
         return 1
     finally:
