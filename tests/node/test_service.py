@@ -222,7 +222,7 @@ class NodeTrouble(NodeServiceTestCase):
         service.startService()
         await wait_for(lambda: silent.requests, "a request to the silent node")
         self.assertIsNotNone(service._ticking)
-        await service.stopService()
+        service.stopService()                   # cancels synchronously
         self.assertIsNone(service._ticking)
         self.assertEqual(service.health.consecutive_failures, 0)   # not blamed on the node
 
