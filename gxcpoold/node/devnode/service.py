@@ -94,9 +94,9 @@ class DevNodeService(Service):
         if self.settings.state_file:
             self.save()
         port, self.port = self.port, None
-        if port is not None:
-            return defer.maybeDeferred(port.stopListening)
-        return None
+        if port is None:
+            return defer.succeed(None)    # always awaitable
+        return defer.maybeDeferred(port.stopListening)
 
     # -- periodic work -----------------------------------------------------------
 
