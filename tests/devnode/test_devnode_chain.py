@@ -1,5 +1,8 @@
 """Heights, difficulty retarget, rewards, other miner, getblock (spec §2.6, §3.1-§3.6, §3.10;
 §5 items 4, 5, 10, 13, 17)."""
+import json
+import os
+
 from twisted.internet import defer, task
 
 from gxcpoold.node.devnode import DevNodeService, DevNodeSettings
@@ -223,6 +226,18 @@ class MerkleVectors(NodeCase):
                          "3406aa8ec9072547ddbb7a03b82b12569eee2acac572e0a5c0364aba1fc9eb25")
         self.assertEqual(merkle_root([a, b, c]),
                          "3345d99f4603184aa516e093c4a63fca9c5fe74cecdd602f5bf12d564415633e")
+
+
+class MerklePublishedVectors(NodeCase):
+    def test_every_merkle_vector(self):
+        # tests/vectors/gxc-legacy-hashes.json: the node's own calculateMerkleRoot
+        path = os.path.join(os.path.dirname(__file__), "..", "vectors", "gxc-legacy-hashes.json")
+        with open(path) as handle:
+            vectors = json.load(handle)["merkle"]
+        self.assertGreater(len(vectors), 3)
+        for vector in vectors:
+            self.assertEqual(merkle_root(vector["txids"]), vector["gxc_merkle_root"],
+                             vector["name"])
 
 
 class FreshGenesis(NodeCase):
