@@ -1,6 +1,8 @@
 """State file and restart emulation (spec §3.12)."""
 import json
 import os
+import shutil
+import tempfile
 
 from twisted.internet import defer
 
@@ -16,7 +18,9 @@ class StatefulCase(NodeCase):
 
     def make_settings(self):
         if not hasattr(self, "state_path"):
-            self.state_path = os.path.join(self.mktemp(), "devnode.json")
+            directory = tempfile.mkdtemp(prefix="devnode-test-")
+            self.addCleanup(shutil.rmtree, directory, True)
+            self.state_path = os.path.join(directory, "devnode.json")
         self.settings = {**type(self).settings, "state_file": self.state_path}
         return super().make_settings()
 
