@@ -18,11 +18,15 @@ class StatefulCase(NodeCase):
 
     def make_settings(self):
         if not hasattr(self, "state_path"):
-            directory = tempfile.mkdtemp(prefix="devnode-test-")
-            self.addCleanup(shutil.rmtree, directory, True)
-            self.state_path = os.path.join(directory, "devnode.json")
+            self.state_dir = tempfile.mkdtemp(prefix="devnode-test-")
+            self.state_path = os.path.join(self.state_dir, "devnode.json")
         self.settings = {**type(self).settings, "state_file": self.state_path}
         return super().make_settings()
+
+    def tearDown(self):
+        # trial runs cleanups before tearDown, and stopping the service saves the file
+        stopped = super().tearDown()
+        return stopped.addBoth(lambda result: (shutil.rmtree(self.state_dir, True), result)[1])
 
     @defer.inlineCallbacks
     def restart_service(self):
