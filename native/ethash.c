@@ -24,7 +24,7 @@
 #define CACHE_ROUNDS 3
 #define DATASET_PARENTS 256
 #define HASHIMOTO_ACCESSES 64
-#define ITEM_LANES 8
+#define ITEM_LANES 16
 
 typedef union {
     uint32_t w[16];
@@ -115,9 +115,18 @@ void ethash_build_light_cache(const uint8_t seed[32], uint32_t n_items, uint8_t 
 
 /* Items first, first+1, ..., first+count-1 (count <= ITEM_LANES), advanced
  * together so their parent reads overlap.  Indices wrap modulo 2^32 like
- * the reference, which only matters for out-of-range test indices. */
-static void calc_items(const item64 *cache, uint32_t n_cache, uint32_t first, int count,
-                       item64 *out)
+ * the reference, which only matters for out-of-range test indices.
+ * The body is compiled twice (see pick_calc_items): the FNV step on 16
+ * words is four SSE2 vectors with the multiply done as shifts and adds, or
+ * two AVX2 vectors with a real 32-bit vector multiply, about twice as fast. */
+#if defined(__GNUC__) || defined(__clang__)
+#define ALWAYS_INLINE __attribute__((always_inline)) inline
+#else
+#define ALWAYS_INLINE inline
+#endif
+
+static ALWAYS_INLINE void calc_items_body(const item64 *cache, uint32_t n_cache, uint32_t first,
+                                          int count, item64 *out)
 {
     item64 mix[ITEM_LANES];
     uint32_t index[ITEM_LANES];
@@ -142,6 +151,40 @@ static void calc_items(const item64 *cache, uint32_t n_cache, uint32_t first, in
         keccak_512(mix[l].bytes, 64, out[l].bytes);
 }
 
+static void calc_items_generic(const item64 *cache, uint32_t n_cache, uint32_t first, int count,
+                               item64 *out)
+{
+    calc_items_body(cache, n_cache, first, count, out);
+}
+
+typedef void (*calc_items_fn)(const item64 *cache, uint32_t n_cache, uint32_t first, int count,
+                              item64 *out);
+
+/* Written once, by the load-time constructor below, before any call can run. */
+static calc_items_fn calc_items = calc_items_generic;
+
+#if (defined(__GNUC__) || defined(__clang__)) && defined(__x86_64__)
+__attribute__((target("avx2")))
+static void calc_items_avx2(const item64 *cache, uint32_t n_cache, uint32_t first, int count,
+                            item64 *out)
+{
+    calc_items_body(cache, n_cache, first, count, out);
+}
+
+__attribute__((constructor))
+static void pick_calc_items(void)
+{
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx2")) /* also checks the OS saves YMM state */
+        calc_items = calc_items_avx2;
+}
+#endif
+
+int ethash_uses_avx2(void)
+{
+    return calc_items != calc_items_generic;
+}
+
 void ethash_dataset_item_64(const uint8_t *cache, uint32_t n_cache, uint32_t index,
                             uint8_t out[64])
 {
@@ -154,6 +197,15 @@ void ethash_dataset_page(const uint8_t *cache, uint32_t n_cache, uint32_t page, 
 {
     item64 items[2];
     calc_items((const item64 *)(const void *)cache, n_cache, page * 2u, 2, items);
+    memcpy(out, items[0].bytes, 64);
+    memcpy(out + 64, items[1].bytes, 64);
+}
+
+void ethash_dataset_page_portable(const uint8_t *cache, uint32_t n_cache, uint32_t page,
+                                  uint8_t out[128])
+{
+    item64 items[2];
+    calc_items_generic((const item64 *)(const void *)cache, n_cache, page * 2u, 2, items);
     memcpy(out, items[0].bytes, 64);
     memcpy(out + 64, items[1].bytes, 64);
 }

@@ -43,6 +43,11 @@ void ethash_dataset_item_64(const uint8_t *cache, uint32_t n_cache, uint32_t ind
 void ethash_dataset_page(const uint8_t *cache, uint32_t n_cache, uint32_t page,
                          uint8_t out[128]);
 
+/* ethash_dataset_page forced onto the generic (non-AVX2) code, so tests
+ * cover both paths on any CPU. */
+void ethash_dataset_page_portable(const uint8_t *cache, uint32_t n_cache, uint32_t page,
+                                  uint8_t out[128]);
+
 /* Compute pages [start, end) into dataset + 128*p (dataset is the base of
  * the whole buffer).  Disjoint ranges may run in parallel threads. */
 void ethash_generate_dataset(const uint8_t *cache, uint32_t n_cache, uint8_t *dataset,
@@ -62,6 +67,9 @@ void ethash_hashimoto_full(const uint8_t *dataset, uint32_t n_pages,
  * check of a share, using the mix the miner claims. */
 void ethash_final_hash(const uint8_t header_hash[32], uint64_t nonce,
                        const uint8_t mix_hash[32], uint8_t final_hash[32]);
+
+/* 1 if dataset items use the AVX2 code path on this CPU (for benchmarks). */
+int ethash_uses_avx2(void);
 
 /* A share check in chfast's order, in one call: 0 = valid, 1 = the final
  * hash from the claimed mix is above the boundary (32 bytes, big-endian),

@@ -151,8 +151,19 @@ def test_dataset_items_on_the_mock_cache():
     cache = ffi.new("uint8_t[]", row * n)
     out = ffi.new("uint8_t[128]")
     for it in ds["mock"]:
+        expected = it["item_64B_first_hex"] + it["item_64B_second_hex"]
         lib.ethash_dataset_page(cache, n, it["index_128B"], out)
-        assert bytes(out).hex() == it["item_64B_first_hex"] + it["item_64B_second_hex"]
+        assert bytes(out).hex() == expected
+        lib.ethash_dataset_page_portable(cache, n, it["index_128B"], out)
+        assert bytes(out).hex() == expected
+
+
+def test_generic_and_vector_item_paths_agree():
+    cache = ethash_light_cache(0)
+    out = ffi.new("uint8_t[128]")
+    for page in [0, 1, 77, 8388592, 2**31 - 1] + random.Random(4).sample(range(2**31), 40):
+        lib.ethash_dataset_page_portable(cache.c_pointer(), cache.items, page, out)
+        assert bytes(out) == cache.dataset_page(page)
 
 
 # -- hashimoto ----------------------------------------------------------------------

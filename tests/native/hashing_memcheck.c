@@ -191,6 +191,11 @@ static void test_ethash(void)
     ethash_dataset_item_64(cache, items, 0, out);
     ethash_dataset_item_64(cache, items, 0xffffffffu, out);
     ethash_dataset_page(cache, items, 0x7fffffffu, out);
+    {
+        uint8_t generic[128];
+        ethash_dataset_page_portable(cache, items, 0x7fffffffu, generic);
+        check(memcmp(out, generic, 128) == 0, "generic page == dispatched page");
+    }
 
     dataset = exact(128 * (size_t)pages);
     ethash_generate_dataset(cache, items, dataset, 0, pages / 2);
@@ -248,7 +253,8 @@ static void test_ethash(void)
 
 int main(void)
 {
-    printf("sha256 uses CPU SHA extensions: %d\n", sha256_uses_cpu_extensions());
+    printf("sha256 uses CPU SHA extensions: %d; ethash items use AVX2: %d\n",
+           sha256_uses_cpu_extensions(), ethash_uses_avx2());
     test_sha256();
     test_keccak();
     test_ethash();
