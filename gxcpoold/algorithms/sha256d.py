@@ -11,6 +11,7 @@ floor(D) leading zeros.
 
 Byte orders and the header layout follow spec/stratum-v1.md sections 3-7.
 """
+import functools
 import math
 import struct
 import time
@@ -175,11 +176,18 @@ class ShareResult:
     coinbase: bytes
 
     def meets(self, difficulty):
-        return self.hash_int <= sha256d_target(difficulty)
+        return self.hash_int <= share_target(difficulty)
 
     @property
     def as_tuple(self):
         return self.share_ok, self.block_ok, self.hash_hex, self.work
+
+
+@functools.lru_cache(maxsize=4096)
+def share_target(difficulty):
+    """sha256d_target, cached: sessions reuse a handful of difficulties and
+    the exact Fraction arithmetic is a fifth of a share check otherwise."""
+    return sha256d_target(difficulty)
 
 
 def share_work(difficulty):
@@ -200,7 +208,7 @@ def verify(job, submission, difficulty):
                                     submission.ntime, job.nbits, submission.nonce)
     hash_int = int.from_bytes(digest, "little")
     hash_hex = digest[::-1].hex()
-    share_ok = hash_int <= sha256d_target(difficulty)
+    share_ok = hash_int <= share_target(difficulty)
     block_ok = leading_zeros(hash_hex) >= job.required_zeros
     return ShareResult(share_ok=share_ok, block_ok=block_ok, hash_hex=hash_hex,
                        work=share_work(difficulty) if share_ok else 0, hash_int=hash_int,
