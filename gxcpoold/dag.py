@@ -14,6 +14,7 @@ All bookkeeping runs on the reactor thread; verify()/hash() may be called
 from any thread.  reactor and threadpool can be injected for tests.
 """
 import os
+import re
 import threading
 
 from twisted.application import service
@@ -29,6 +30,9 @@ from gxcpoold.hashers.ethash_dag import DAGFileError, DAGGenerationCancelled, Et
 __all__ = ["DAGManager"]
 
 log = Logger()
+
+# EthashDAG.filename(), optionally with generate()'s temporary suffix
+_DAG_FILE = re.compile(r"^ethash-(\d{5})-(\d+)\.dag(\.tmp-.*)?$")
 
 
 class DAGManager(service.Service):
@@ -135,12 +139,14 @@ class DAGManager(service.Service):
         if not todo:
             return
         epoch, cancel = todo[0], threading.Event()
-        d = threads.deferToThreadPool(self._reactor, self._pool, self._build, epoch, cancel)
+        keep = self._wanted | set(self._dags)
+        d = threads.deferToThreadPool(self._reactor, self._pool, self._build, epoch, cancel, keep)
         self._building = (epoch, cancel, d)
         d.addCallbacks(self._built, self._build_failed, callbackArgs=(epoch,), errbackArgs=(epoch,))
 
-    def _build(self, epoch, cancel):
+    def _build(self, epoch, cancel, keep):
         """Worker thread: light cache, then map the DAG file or generate it."""
+        self._remove_stale_files(keep)
         light = self._light.get(epoch)
         try:
             dag = EthashDAG.load(self.state_dir, epoch, light_cache=light)
@@ -154,6 +160,18 @@ class DAGManager(service.Service):
         dag = EthashDAG.generate(light, directory=self.state_dir, threads=self.generate_threads,
                                  progress=progress, cancel=cancel)
         return dag, "generated"
+
+    def _remove_stale_files(self, keep):
+        """Delete DAG files of epochs not in keep, and temporary files left by
+        a crash.  Runs at the start of a build, the only time no generation
+        of ours is writing into the directory."""
+        for name in os.listdir(self.state_dir):
+            match = _DAG_FILE.match(name)
+            if match and (match.group(3) or int(match.group(1)) not in keep):
+                try:
+                    os.unlink(os.path.join(self.state_dir, name))
+                except FileNotFoundError:
+                    pass
 
     def _built(self, result, epoch):
         dag, how = result

@@ -288,3 +288,17 @@ def test_real_thread_pool_builds_off_the_calling_thread(tmp_path):
         reactor.run_until(lambda: stopped.called)
     finally:
         pool.stop()
+
+
+def test_stale_files_are_removed_before_a_build(tmp_path):
+    reactor, pool = ImmediateReactor(), ManualPool()
+    d = str(tmp_path)
+    for name in ["ethash-00007-2017.dag", "ethash-00000-2003.dag.tmp-123-456", "notes.txt"]:
+        with open(os.path.join(d, name), "wb") as f:
+            f.write(b"x")
+    mgr = DAGManager(d, reactor=reactor, threadpool=pool, sizes=tiny_sizes)
+    mgr.startService()
+    mgr.note_height(1)
+    pool.run_all()
+    assert sorted(os.listdir(d)) == [EthashDAG.filename(0, tiny_sizes(0)[1]), "notes.txt"]
+    mgr.stopService()
