@@ -11,7 +11,11 @@ directory, so a restart maps the finished file instead of regenerating.
 The manager learns the chain height from note_height() (e.g. on every new
 template) and/or by polling height_source() every poll_interval seconds.
 All bookkeeping runs on the reactor thread; verify()/hash() may be called
-from any thread.  reactor and threadpool can be injected for tests.
+from any thread, and should be called from a worker thread: a light-mode
+check takes about a millisecond, and the first one of an epoch whose light
+cache is not built yet waits for it (the build starts in the background as
+soon as the epoch is wanted).  reactor and threadpool can be injected for
+tests.
 """
 import os
 import re

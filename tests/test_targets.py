@@ -39,6 +39,10 @@ def test_sha256d_share_work_and_hash_difficulty():
     assert sha256d_share_work(1) == 2**32
     assert sha256d_share_work(512) == 512 * 2**32
     assert sha256d_share_work(0.5) == 2**31
+    assert sha256d_share_work("0.5") == Fraction(2**31)
+    assert hash_share_work("1e3") == 1000
+    with pytest.raises(ValueError):
+        sha256d_share_work(0)
     block = S["bitcoin_headers"]["genesis"]
     digest = bytes.fromhex(block["block_hash_display"])[::-1]
     assert sha256d_hash_difficulty(digest) == pytest.approx(block["share_difficulty_of_hash"])

@@ -89,10 +89,16 @@ def sha256d_hash_difficulty(hash_internal):
     return DIFF1_TARGET / value if value else math.inf
 
 
+def _number(difficulty):
+    """Validate; keep numbers as they are, turn decimal strings into Fractions."""
+    value = _fraction(difficulty)
+    return value if isinstance(difficulty, str) else difficulty
+
+
 def sha256d_share_work(difficulty):
-    """Expected hashes of a sha256d share: d * 2**32 (same number type)."""
-    _fraction(difficulty)
-    return difficulty * 2**32
+    """Expected hashes of a sha256d share: d * 2**32 (same number type; a
+    decimal string gives a Fraction)."""
+    return _number(difficulty) * 2**32
 
 
 def hash_target(difficulty):
@@ -107,9 +113,8 @@ def hash_difficulty(target):
 
 
 def hash_share_work(difficulty):
-    """Expected hashes of an ethash/gxhash share: d itself."""
-    _fraction(difficulty)
-    return difficulty
+    """Expected hashes of an ethash/gxhash share: d itself (validated)."""
+    return _number(difficulty)
 
 
 def ethash_boundary(difficulty):
