@@ -11,10 +11,9 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import text
 
+from gxcpoold.ledger.singleton import LOCK_SQL as LOCK_KEY_SQL
+
 SCRIPT_LOCATION = "gxcpoold.ledger:migrations"
-# Advisory lock keys are per database; the schema name keeps pools (and test
-# runs) living in different schemas of one database apart.
-LOCK_KEY_SQL = "hashtext(:name || ':' || current_schema())"
 
 
 class SchemaError(RuntimeError):

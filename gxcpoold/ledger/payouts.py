@@ -27,7 +27,6 @@ unfinished payout that the next start reconciles before anything is sent.
 """
 import time
 
-from sqlalchemy import text
 from twisted.application.internet import TimerService
 from twisted.internet import defer
 from twisted.logger import Logger
@@ -37,11 +36,11 @@ from gxcpoold.ledger import meta
 from gxcpoold.ledger import payoutstore as store
 from gxcpoold.ledger.chainscan import ChainScanner, match_payout
 from gxcpoold.ledger.faults import fault_point
+from gxcpoold.ledger.singleton import SingletonLock
 from gxcpoold.node.errors import NodeError, NodeRPCError
 
 MAX_NODE_FEE = 1_000_000            # 0.01 GXC: the node's fee never exceeds it (spec 2.13)
 EXPIRY_MARGIN = 600                 # seconds past the node's mempool expiry before re-issuing
-LOCK_SQL = "hashtext('gxcpool-payouts:' || current_schema())"
 
 
 class PayoutService(TimerService):
@@ -61,6 +60,7 @@ class PayoutService(TimerService):
         self.mempool_expiry = mempool_expiry
         self.expiry_margin = expiry_margin
         self.scanner = None
+        self.lock = SingletonLock(db, "payouts")
         self._running = None
         self.last_error = None
 
@@ -91,7 +91,7 @@ class PayoutService(TimerService):
 
     @defer.inlineCallbacks
     def _locked_round(self):
-        lock = yield self.db.in_thread(self._acquire)
+        lock = yield self.db.in_thread(self.lock.acquire)
         if lock is None:
             self.log.debug("payouts: another instance holds the payout lock")
             return "locked"
@@ -99,27 +99,7 @@ class PayoutService(TimerService):
             result = yield self._round()
             return result
         finally:
-            yield self.db.in_thread(self._release, lock)
-
-    def _acquire(self):
-        if self.db.dialect != "postgresql":
-            return True            # SQLite: one process; intents serialise on BEGIN IMMEDIATE
-        connection = self.db.engine.connect()
-        got = connection.execute(text("SELECT pg_try_advisory_lock(%s)" % LOCK_SQL)).scalar()
-        connection.commit()
-        if not got:
-            connection.close()
-            return None
-        return connection
-
-    def _release(self, lock):
-        if lock is True:
-            return
-        try:
-            lock.execute(text("SELECT pg_advisory_unlock(%s)" % LOCK_SQL))
-            lock.commit()
-        finally:
-            lock.close()
+            yield self.db.in_thread(self.lock.release, lock)
 
     # -- the round -------------------------------------------------------------------
 

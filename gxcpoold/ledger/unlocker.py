@@ -24,6 +24,7 @@ from gxcpoold.ledger import meta
 from gxcpoold.ledger.accounts import IMMATURE, MATURE, VOID, add_to_balance
 from gxcpoold.ledger.blocks import OPEN_STATUSES, accept_block
 from gxcpoold.ledger.schema import blocks, credits
+from gxcpoold.ledger.singleton import SingletonLock
 from gxcpoold.node.errors import NodeError
 from gxcpoold.shares import (ACCEPTED, CANDIDATE, IMMATURE as BLOCK_IMMATURE,
                              MATURE as BLOCK_MATURE, ORPHANED, REJECTED, SUBMITTED)
@@ -106,6 +107,7 @@ class Unlocker(TimerService):
         self.policy = policy
         self.maturity = maturity
         self.share_writer = share_writer
+        self.lock = SingletonLock(db, "unlocker")
         self._running = None
 
     def chain_replaced(self, old_genesis, new_genesis):
@@ -115,7 +117,7 @@ class Unlocker(TimerService):
     def run_once(self) -> defer.Deferred:
         if self._running is not None:          # one run at a time
             return self._running
-        self._running = self._run()
+        self._running = self._locked_run()
         self._running.addBoth(self._done)
         return self._running
 
@@ -128,6 +130,16 @@ class Unlocker(TimerService):
             else:
                 self.log.failure("unlocker run failed", result)
         return None
+
+    @defer.inlineCallbacks
+    def _locked_run(self):
+        lock = yield self.db.in_thread(self.lock.acquire)
+        if lock is None:
+            return "locked"              # another instance unlocks blocks
+        try:
+            yield self._run()
+        finally:
+            yield self.db.in_thread(self.lock.release, lock)
 
     @defer.inlineCallbacks
     def _run(self):

@@ -203,4 +203,28 @@ class PayoutsMixin(LedgerHarness):
         self.assertNotEqual(self.payout_rows()[0].recipient, address(7))
 
 
+
+
+class SingletonMixin(PayoutsMixin):
+    """Two instances sharing one PostgreSQL: only the lock holder pays."""
+
+    async def test_a_second_instance_waits_for_the_lock(self):
+        if self.backend != "postgresql":
+            return
+        await self.start()
+        await self.earn(1)
+        held = self.payouts.lock.acquire()
+        try:
+            other = self.payout_service()
+            self.assertEqual(await other.run_once(), "locked")
+            self.assertEqual(self.payout_rows(), [])
+        finally:
+            self.payouts.lock.release(held)
+        self.assertEqual(await self.payouts.run_once(), "sent")
+
+
+for _name in [n for n in dir(PayoutsMixin) if n.startswith("test_")]:
+    setattr(SingletonMixin, _name, None)
+
 globals().update(each_backend(PayoutsMixin))
+globals().update({k: v for k, v in each_backend(SingletonMixin).items() if "PostgreSQL" in k})
