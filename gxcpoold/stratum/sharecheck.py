@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from gxcpoold.stratum import errors
 from gxcpoold.stratum.errors import StratumError
 
+DEDUP_MASK = (1 << 128) - 1
+
 
 @dataclass(frozen=True)
 class CheckedShare:
@@ -28,7 +30,7 @@ def check_share(session, jobs, algorithm, job_id, extranonce2, ntime, nonce, ver
     sent = session.job_difficulties.get(job_id)
     if job is None or sent is None:
         if jobs.is_stale(job_id):
-            raise StratumError(errors.JOB_NOT_FOUND, "Stale job: a new block was found")
+            raise StratumError(errors.JOB_NOT_FOUND, "Stale job: work on the latest job")
         raise StratumError(errors.JOB_NOT_FOUND, "Job not found")
     if not job.ntime <= ntime <= job.ntime + algorithm.NTIME_FUTURE_WINDOW:
         raise StratumError(errors.OTHER, "Ntime out of range")
@@ -40,9 +42,11 @@ def check_share(session, jobs, algorithm, job_id, extranonce2, ntime, nonce, ver
                                       ntime=ntime, nonce=nonce, version=version)
     lowest, highest = sent
     result = algorithm.verify(job, submission, highest)
-    if result.hash_hex in job.seen_hashes:
+    # the low 128 bits identify a hash well enough and take a third of the memory
+    key = result.hash_int & DEDUP_MASK
+    if key in job.seen_hashes:
         raise StratumError(errors.DUPLICATE, "Duplicate share")
-    job.seen_hashes.add(result.hash_hex)
+    job.seen_hashes.add(key)
     if result.share_ok:
         credited = highest
     elif lowest < highest and result.meets(lowest):
