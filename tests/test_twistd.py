@@ -9,8 +9,11 @@ import time
 import pytest
 
 TWISTD = [sys.executable, "-c", "from twisted.scripts.twistd import run; run()"]
+# The caller's pool settings must not leak in; GXCPOOL_CONFIG (an empty file,
+# tests/conftest.py) stays so no system-wide configuration is read.
 ENV = {k: v for k, v in os.environ.items()
-       if not k.startswith(("GXCPOOL_", "POOL_", "BLOCKCHAIN_", "MIN_PAYOUT", "STRATUM_PORT",
+       if k == "GXCPOOL_CONFIG"
+       or not k.startswith(("GXCPOOL_", "POOL_", "BLOCKCHAIN_", "MIN_PAYOUT", "STRATUM_PORT",
                             "DASHBOARD_PORT"))}
 
 
