@@ -43,6 +43,7 @@ RESTART_REQUIRED = (
     "node.*",
     "stratum.*.endpoint",
     "stratum.*.enabled",
+    "stratum.*.extranonce2_size",
     "web.*",
     "cluster.*",
     "devnet.*",
