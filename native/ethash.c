@@ -133,6 +133,10 @@ static ALWAYS_INLINE void calc_items_body(const item64 *cache, uint32_t n_cache,
     int l, w;
     uint32_t k;
 
+    if (n_cache == 0) { /* no cache: defined all-zero output instead of a division by zero */
+        memset(out, 0, (size_t)count * sizeof *out);
+        return;
+    }
     for (l = 0; l < count; l++) {
         index[l] = first + (uint32_t)l;
         mix[l] = cache[index[l] % n_cache];
@@ -276,6 +280,11 @@ static void hashimoto_seeded(const page_source *src, uint32_t n_pages, const ite
     uint32_t i;
     int w;
 
+    if (n_pages == 0 || (src->dataset == NULL && src->n_cache == 0)) { /* nothing to read */
+        memset(mix_hash, 0, 32);
+        memset(final_hash, 0, 32);
+        return;
+    }
     memcpy(mix, s.w, 64);
     memcpy(mix + 16, s.w, 64);
     for (i = 0; i < HASHIMOTO_ACCESSES; i++) {

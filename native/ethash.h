@@ -7,6 +7,9 @@
  * functions are reentrant and only read the cache/dataset they are given,
  * so any number of threads may hash against the same buffers at once.
  *
+ * Sizes of 0 (n_cache, n_pages) are never valid; they give all-zero
+ * outputs instead of a crash.
+ *
  * Item indices: "page" = the 128-byte unit hashimoto reads (index p in
  * [0, full_pages)); a page is the two 64-byte dataset items 2p and 2p+1.
  */

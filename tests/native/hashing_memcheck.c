@@ -180,6 +180,13 @@ static void test_ethash(void)
     ethash_seed_hash(1, seed);
     check_hex(seed, 32, "290decd9548b62a8d60345a988386fc84ba6bc95484008f6362f93160ef3e563", "seed 1");
 
+    /* zero sizes: zero output, no crash */
+    ethash_dataset_page(seed, 0, 5, out);
+    check(out[0] == 0 && out[127] == 0, "n_cache 0 gives zeros");
+    ethash_hashimoto_light(seed, 0, 0, seed, 1, mix, fin);
+    ethash_hashimoto_full(NULL, 0, seed, 1, mix, fin);
+    check(fin[0] == 0 && mix[31] == 0, "n_pages 0 gives zeros");
+
     /* tiny caches, including a single item */
     cache = exact(64);
     ethash_build_light_cache(seed, 1, cache);
