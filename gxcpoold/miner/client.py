@@ -97,6 +97,8 @@ class Miner:
         self.difficulties = []                   # (time, difficulty) as set by the pool
         self.notifies = deque(maxlen=100)        # notify params as received
         self._stopping = False
+        self._stopped = None
+        self._connecting = None
         self._backoff = 1.0
         self._reconnect_call = None
         self._report_call = None
@@ -112,13 +114,24 @@ class Miner:
         if self.report_interval:
             self._report_call = self.reactor.callLater(self.report_interval, self._report)
 
-    @defer.inlineCallbacks
     def stop(self):
+        """Stop hashing and disconnect; fires once the threads have exited.
+        Safe to call more than once."""
+        if self._stopped is None:
+            self._stopped = self._stop()
+        d = defer.Deferred()
+        self._stopped.addBoth(lambda r: (d.callback(None), r)[1])
+        return d
+
+    @defer.inlineCallbacks
+    def _stop(self):
         self._stopping = True
         self.hasher.stop()
         for call in (self._reconnect_call, self._report_call):
             if call is not None and call.active():
                 call.cancel()
+        if self._connecting is not None:
+            self._connecting.cancel()
         if self.protocol is not None:
             self.protocol.transport.loseConnection()
         while self.hasher.alive():           # threads finish their current chunk
@@ -131,10 +144,17 @@ class Miner:
         if self._stopping:
             return
         endpoint = HostnameEndpoint(self.reactor, self.host, self.port, timeout=10)
-        d = endpoint.connect(Factory.forProtocol(lambda: MinerProtocol(self)))
+        d = self._connecting = endpoint.connect(Factory.forProtocol(lambda: MinerProtocol(self)))
+        d.addBoth(self._connect_done)
         d.addErrback(self._connect_failed)
 
+    def _connect_done(self, result):
+        self._connecting = None
+        return result
+
     def _connect_failed(self, failure):
+        if self._stopping:
+            return
         self.printer("cannot connect to %s:%d: %s" % (self.host, self.port,
                                                      failure.getErrorMessage()))
         self._schedule_reconnect(self._backoff)

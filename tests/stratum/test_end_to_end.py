@@ -207,3 +207,16 @@ class MinerCommandLine(unittest.TestCase):
         assert parse_url("127.0.0.1:4444") == ("127.0.0.1", 4444)
         with self.assertRaises(SystemExit):
             options(["-o", "http://x:1", "-u", "a"])
+
+
+class MinerLifecycle(unittest.TestCase):
+    async def test_stop_twice_while_the_pool_is_unreachable_leaves_nothing_behind(self):
+        # nothing listens on this port: the miner keeps trying to connect
+        miner = Miner(reactor, "127.0.0.1", 1, MINER_ADDRESS + ".rig", threads=2,
+                      report_interval=0.5, printer=lambda text: None)
+        miner.start()
+        await deferLater(reactor, 1.2)
+        first, second = miner.stop(), miner.stop()
+        await first
+        await second
+        assert not miner.hasher.alive()
