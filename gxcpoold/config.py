@@ -206,6 +206,9 @@ class DevnetSettings:
     """The embedded devnet node, started by --devnet (or enabled = true)."""
     enabled: bool = False
     endpoint: str = _parsed(_endpoint, default="tcp:18332:interface=127.0.0.1")
+    # Reference-miner threads the pool runs against its own sha256d port with
+    # the devnet, so shares and blocks appear at once; 0 = none.
+    demo_miner_threads: int = 1
     # The node simulator's own knobs (DevNodeSettings) are read from the same table.
     node: DevNodeSettings = field(default_factory=DevNodeSettings, metadata={"nested": True})
 
@@ -503,6 +506,7 @@ def load_config(path=None, environ=None, overrides=None) -> Config:
     cluster = read("cluster", ClusterSettings)
     _check_range("cluster", "instance_id", cluster.instance_id, 0, 255)
     devnet = read("devnet", DevnetSettings)
+    _check_range("devnet", "demo_miner_threads", devnet.demo_miner_threads, 0, 64)
     devnet = dataclasses.replace(devnet, node=_devnode_settings(layers("devnet", DevNodeSettings),
                                                                 pool.network))
 

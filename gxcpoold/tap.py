@@ -8,6 +8,7 @@ from twisted.python import usage
 import gxcpoold
 from gxcpoold.config import ConfigError, load_config
 from gxcpoold.ledger.service import add_ledger
+from gxcpoold.miner.demo import DemoMinerService
 from gxcpoold.node.devnode.service import DevNodeService
 from gxcpoold.node.service import NodeService
 from gxcpoold.reload import ConfigReloader
@@ -90,8 +91,11 @@ def build_service(config, reactor) -> PoolService:
     node.setName("node")
     node.setServiceParent(top)
     share_sink, block_recorder = add_ledger(top, config, node, reactor)
-    add_sha256d(top, config, node, reactor, share_sink=share_sink,
-                block_recorder=block_recorder)
+    _, _, stratum = add_sha256d(top, config, node, reactor, share_sink=share_sink,
+                                block_recorder=block_recorder)
+    if config.devnet.enabled and config.devnet.demo_miner_threads and stratum is not None:
+        DemoMinerService(stratum, reactor, threads=config.devnet.demo_miner_threads,
+                         network=config.pool.network).setServiceParent(top)
     return top
 
 

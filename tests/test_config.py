@@ -174,6 +174,8 @@ def test_devnet_follows_the_pool_network(tmp_path):
     ("", {"GXCPOOL_NODE_TIMEOUTS": "1"}, r"^unknown environment variable GXCPOOL_NODE_TIMEOUTS"),
     ("", {"GXCPOOL_NODE_RETRIES": "many"}, r"^environment \[node\] retries = 'many': must be a number"),
     ("[devnet]\nmaturity = 'six'\n", {}, r"^\[devnet\] maturity = 'six': must be a whole number"),
+    ("[devnet]\ndemo_miner_threads = -1\n", {},
+     r"^\[devnet\] demo_miner_threads = -1: must be from 0 to 64"),
     ("pool = 3\n", {}, r"^\[pool\] must be a table"),
     ("[pool\n", {}, r"is not valid TOML"),
 ])

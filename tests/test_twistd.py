@@ -50,31 +50,40 @@ def test_bad_configuration_stops_with_one_line(tmp_path, toml, expected):
     assert lines[0].startswith(expected)
 
 
-def test_devnet_run_brings_up_node_and_logs_templates(tmp_path):
-    """The README's run command, on free ports, until the first template is logged."""
-    env = dict(ENV, GXCPOOL_DEVNET_ENDPOINT="tcp:0:interface=127.0.0.1")
+def test_devnet_run_shows_jobs_shares_and_blocks(tmp_path):
+    """The README's run command (on free ports): the devnet node, the pool and its
+    demo miner bring a template, a block candidate and an accepted block."""
+    env = dict(ENV, GXCPOOL_DEVNET_ENDPOINT="tcp:0:interface=127.0.0.1",
+               GXCPOOL_STRATUM_SHA256D_ENDPOINT="tcp:0:interface=127.0.0.1")
     proc = subprocess.Popen(
         TWISTD + ["--nodaemon", "--pidfile=", "--logger", "gxcpoold.logs.journald_observer",
                   "gxcpool", "--devnet"], cwd=tmp_path, env=env, stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT, text=True)
     lines = []
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             line = proc.stdout.readline()
             if not line:
                 break
             lines.append(line)
-            if "new template height=" in line:
+            if "accepted by the node" in line:
                 break
     finally:
         proc.send_signal(signal.SIGTERM)
         rest, _ = proc.communicate(timeout=30)
         lines.append(rest)
     output = "".join(lines)
-    assert re.search(r"^<6>gxcpoold\.node\.watcher\.TemplateWatcher: new template height=1 difficulty=6\.0 txs=1 ",
-                     output, re.M), output
-    assert re.search(r"^<6>gxcpoold\.tap\.PoolService: gxcpool .* starting", output, re.M), output
+    for pattern in (
+            r"^<6>gxcpoold\.tap\.PoolService: gxcpool .* starting",
+            r"^<6>gxcpoold\.node\.watcher\.TemplateWatcher: new template height=1 "
+            r"difficulty=6\.0 txs=1 ",
+            r"^<6>gxcpoold\.miner\.demo\.DemoMinerService: devnet demo miner: 1 thread",
+            r"^<6>gxcpoold\.stratum\.service\.StratumService: block candidate 000000[0-9a-f]{58} "
+            r"at height \d+ by tGXC[0-9a-f]{34}\.demo",
+            r"^<6>gxcpoold\.node\.submitter\.BlockSubmitter: block \d+ 000000[0-9a-f]{58} "
+            r"accepted by the node"):
+        assert re.search(pattern, output, re.M), (pattern, output)
     # Twisted >= 23 re-raises the stopping signal; systemd counts that as clean.
     assert proc.returncode in (0, -signal.SIGTERM), output
     assert (tmp_path / "gxcpool-data").is_dir()
