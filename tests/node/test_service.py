@@ -15,19 +15,10 @@ from gxcpoold.node.devnode.settings import DevNodeSettings
 from gxcpoold.node.health import CONNECTED, DOWN, LAGGING
 from gxcpoold.node.service import NodeService
 from tests.node.fakes import ScriptedNode, answer_with, free_port, http, request_json
+from tests.waiting import wait_for
 
 FAST = NodeSettings(timeout=1.0, retries=0, retry_backoff=0.01, tip_poll_interval=0.05,
                     template_refresh=0.5, slow_after=0.3, down_after_failures=2)
-
-
-async def wait_for(predicate, what, timeout=15.0):
-    """Let the reactor run until predicate() is true (a deadline, not a timing assertion)."""
-    waited = 0.0
-    while not predicate():
-        if waited > timeout:
-            raise AssertionError("timed out waiting for " + what)
-        await deferLater(reactor, 0.02)
-        waited += 0.02
 
 
 class NodeServiceTestCase(unittest.TestCase):

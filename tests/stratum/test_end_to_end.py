@@ -25,22 +25,13 @@ from gxcpoold.node.submitter import BlockSubmitter
 from gxcpoold.shares import ACCEPTED, MemoryBlockRecorder, MemoryShareSink
 from gxcpoold.stratum.service import StratumService
 from tests.stratum.helpers import MINER_ADDRESS
+from tests.waiting import wait_for
 
 NODE = NodeSettings(timeout=2.0, retries=1, retry_backoff=0.05, tip_poll_interval=0.1,
                     template_refresh=2.0)
 STRATUM = StratumSettings(endpoint="tcp:0:interface=127.0.0.1", start_difficulty=1e-5,
                           min_difficulty=1e-7, max_difficulty=1e6, shares_per_minute=240.0,
                           retarget_interval=1.0)
-
-
-async def wait_for(predicate, what, timeout=60.0):
-    """Run the reactor until predicate() holds (a deadline, not a timing assertion)."""
-    waited = 0.0
-    while not predicate():
-        if waited > timeout:
-            raise AssertionError("timed out waiting for " + what)
-        await deferLater(reactor, 0.05)
-        waited += 0.05
 
 
 class RawClient(LineReceiver):
