@@ -136,7 +136,7 @@ class MinerAcrossReloadAndStop(unittest.TestCase):
         # The pool's client.reconnect (or the closed connection) comes after every
         # answer it sent, so the miner's count is final once it has seen that.
         await wait_for(lambda: dropped(said), "the miner to notice", self.output)
-        miner.stop()
+        await miner.stop()
         accepted = miner.accepted
         output = "".join(self.output)
         self.assertIn(self.proc.returncode, (0, -signal.SIGTERM), output)
