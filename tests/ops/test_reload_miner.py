@@ -44,6 +44,7 @@ endpoint = "tcp:0:interface=127.0.0.1"
 [devnet]
 enabled = true
 endpoint = "tcp:0:interface=127.0.0.1"
+demo_miner_threads = 0
 """
 
 
