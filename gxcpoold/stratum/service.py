@@ -80,9 +80,30 @@ class StratumService(Service):
         d = endpoint.listen(self.factory)
         d.addCallback(self._listening_on)
         d.addErrback(self._listen_failed)
+        self._start_vardiff_tick()
+
+    def _start_vardiff_tick(self):
+        if self._tick is not None and self._tick.running:
+            self._tick.stop()
         self._tick = LoopingCall(self._vardiff_tick)
         self._tick.clock = self.reactor
         self._tick.start(max(1.0, min(5.0, self.settings.retarget_interval / 2)), now=False)
+
+    def reconfigure(self, config):
+        """Apply reloadable settings (SIGHUP): difficulty limits, vardiff aim,
+        line and rate limits, bans, the per-IP cap and address leniency.  The
+        endpoint, `enabled` and extranonce2_size need a restart (gxcpoold/reload.py)."""
+        settings = config.stratum[self.algorithm.NAME]
+        self.settings = settings
+        self.lenient = config.pool.miner_address_check == "lenient"
+        self.bans.ban_seconds = settings.ban_seconds
+        self.connections.limit = settings.max_connections_per_ip
+        for session in list(self.sessions):
+            session.reconfigure(settings)
+        if self.running:
+            self._start_vardiff_tick()
+        self.log.info("{algorithm} stratum: new settings applied to {count} connection(s)",
+                      algorithm=self.algorithm.NAME, count=len(self.sessions))
 
     def _listening_on(self, port):
         self.port = port

@@ -66,9 +66,7 @@ class StratumSession(JsonLineProtocol):
         self.service = service
         self.ip = ip
         settings = service.settings
-        self.MAX_LENGTH = settings.max_line_bytes
-        self.requests_per_second = settings.requests_per_second
-        self.burst = max(2 * settings.requests_per_second, 20.0)
+        self._apply_limits(settings)
         self.extranonce1 = None
         self.extranonce2_size = settings.extranonce2_size
         self.user_agent = ""
@@ -90,6 +88,23 @@ class StratumSession(JsonLineProtocol):
         self.stale_shares = 0
         self._after_reply = []
         self._idle_call = None
+
+    def _apply_limits(self, settings):
+        self.MAX_LENGTH = settings.max_line_bytes
+        self.requests_per_second = settings.requests_per_second
+        self.burst = max(2 * settings.requests_per_second, 20.0)
+
+    def reconfigure(self, settings):
+        """New operator settings (SIGHUP): line and rate limits at once;
+        difficulty limits clamp the current difficulty, announced to the miner."""
+        self._apply_limits(settings)
+        new = self.vardiff.set_limits(minimum=settings.min_difficulty,
+                                      maximum=settings.max_difficulty,
+                                      shares_per_minute=settings.shares_per_minute,
+                                      retarget_interval=settings.retarget_interval,
+                                      now=self.clock().seconds())
+        if new is not None:
+            self._announce_difficulty()
 
     # ------------------------------------------------------------ connection
 

@@ -64,6 +64,18 @@ class VarDiff:
             return self._change(self.difficulty, now)
         return None
 
+    def set_limits(self, *, minimum, maximum, shares_per_minute, retarget_interval, now):
+        """The operator's limits changed (configuration reload).  A miner's own
+        floor is kept within the new bounds; returns a new difficulty if the
+        current one falls outside them."""
+        self.minimum, self.maximum = minimum, maximum
+        self.floor = max(minimum, min(self.floor, maximum))
+        self.rate = shares_per_minute / 60.0
+        self.interval = retarget_interval
+        if self._clamp(self.difficulty) != self.difficulty:
+            return self._change(self.difficulty, now)
+        return None
+
     def suggest(self, difficulty, now):
         """The miner asked for this difficulty (mining.suggest_difficulty):
         use it now and do not go below it later."""

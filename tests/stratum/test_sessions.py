@@ -205,3 +205,35 @@ def test_idle_connection_is_closed():
     working.login()
     pool.clock.advance(11)
     assert idle.closed and not working.closed
+
+
+def test_reload_applies_difficulty_and_abuse_limits_to_connected_miners():
+    """SIGHUP's reconfigure: connected miners keep their connection and get the new limits."""
+    import dataclasses
+    from gxcpoold.config import load_config
+    pool = pool_with_job(start_difficulty=1.0, min_difficulty=0.5, max_difficulty=1000.0)
+    peer = pool.connect()
+    peer.login()
+    assert peer.notifications("mining.set_difficulty")[-1] == [1]
+    config = load_config(None, environ={})
+    new = dataclasses.replace(pool.service.settings, min_difficulty=8.0, max_difficulty=64.0,
+                              max_line_bytes=1024, ban_seconds=7.0, max_connections_per_ip=3)
+    config = dataclasses.replace(
+        config, stratum=dict(config.stratum, sha256d=new),
+        pool=dataclasses.replace(config.pool, miner_address_check="lenient"))
+    pool.service.reconfigure(config)
+    peer.read()
+    # The current difficulty is below the new minimum: raised and announced with a job.
+    assert peer.notifications("mining.set_difficulty")[-1] == [8]
+    assert peer.received[-1]["method"] == "mining.notify"
+    assert not peer.closed
+    assert pool.service.bans.ban_seconds == 7.0
+    assert pool.service.connections.limit == 3
+    assert pool.service.lenient is True
+    # The new line limit holds for the connection that was already open.
+    peer.send_line(b'{"id":1,"method":"mining.subscribe","params":["' + b"x" * 2000 + b'"]}\n')
+    assert peer.closed
+    # New connections start inside the new bounds.
+    newcomer = pool.connect(port=40001)
+    newcomer.login()
+    assert newcomer.notifications("mining.set_difficulty")[-1] == [8]

@@ -118,3 +118,16 @@ def test_no_decision_without_evidence():
     for t in range(7):
         assert v.on_share(t * 0.001) is None     # 7 quick shares: not yet
     assert v.on_tick(20.0) is None
+
+
+def test_new_limits_clamp_the_difficulty_and_keep_the_miners_floor_inside_them():
+    v = VarDiff(start=100.0, minimum=1.0, maximum=1000.0, shares_per_minute=20,
+                retarget_interval=30, now=0.0)
+    v.suggest(50.0, now=1.0)                   # the miner's own floor
+    assert v.set_limits(minimum=1.0, maximum=40.0, shares_per_minute=10,
+                        retarget_interval=60, now=2.0) == 40.0
+    assert v.floor == 40.0 and v.rate == 10 / 60 and v.interval == 60
+    assert v.set_limits(minimum=1.0, maximum=1000.0, shares_per_minute=10,
+                        retarget_interval=60, now=3.0) is None     # 40 is inside: unchanged
+    assert v.set_limits(minimum=500.0, maximum=1000.0, shares_per_minute=10,
+                        retarget_interval=60, now=4.0) == 500.0
