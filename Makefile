@@ -24,8 +24,12 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q tests
 
+# Prints JSON figures.  The Stratum load test is separate (minutes, many sockets):
+#   $(BIN)/python bench/stratum_load.py --help
 bench: $(STAMP)
 	$(BIN)/python bench/hashing.py
+	$(BIN)/python bench/gxhash.py
+	$(BIN)/python bench/ledger_shares.py
 
 clean:
 	rm -rf build *.egg-info gxcpoold/_native*.so gxcpoold/_native.c $(VENV)
