@@ -10,6 +10,7 @@ count, seed hash), then the pages; the data stays page-aligned for mmap.  A
 file is written under a temporary name and renamed when complete, so a file
 with the final name is always whole.
 """
+import contextlib
 import mmap
 import os
 import random
@@ -28,6 +29,23 @@ HEADER_SIZE = 4096
 _HEADER = struct.Struct("<8sIII32s")  # magic, epoch, pages, cache items, seed
 PAGE = 128
 DEFAULT_CHUNK_PAGES = 8192  # 1 MiB of dataset per C call
+
+
+@contextlib.contextmanager
+def _written_atomically(final, mode):
+    """An open file that appears at `final` only complete and synced: written
+    under a temporary name, renamed at the end, removed on any failure."""
+    tmp = "%s.tmp-%d-%d" % (final, os.getpid(), threading.get_ident())
+    try:
+        with open(tmp, mode) as f:
+            yield f
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, final)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
 
 
 class DAGGenerationCancelled(Exception):
@@ -137,29 +155,21 @@ class EthashDAG:
             return cls(light_cache.epoch, pages, light_cache.items, light_cache.seed, mm)
 
         final = cls.file_path(directory, light_cache.epoch, pages)
-        tmp = "%s.tmp-%d-%d" % (final, os.getpid(), threading.get_ident())
-        try:
-            with open(tmp, "w+b") as f:
-                f.write(cls._header(light_cache.epoch, pages, light_cache.items, light_cache.seed))
-                f.truncate(HEADER_SIZE + size)
-                f.flush()
-                mm = mmap.mmap(f.fileno(), HEADER_SIZE + size, access=mmap.ACCESS_WRITE)
+        with _written_atomically(final, "w+b") as f:
+            f.write(cls._header(light_cache.epoch, pages, light_cache.items, light_cache.seed))
+            f.truncate(HEADER_SIZE + size)
+            f.flush()
+            mm = mmap.mmap(f.fileno(), HEADER_SIZE + size, access=mmap.ACCESS_WRITE)
+            try:
+                base = ffi.from_buffer("uint8_t[]", mm, require_writable=True)
                 try:
-                    base = ffi.from_buffer("uint8_t[]", mm, require_writable=True)
-                    try:
-                        _fill(light_cache, base + HEADER_SIZE, pages, threads, chunk_pages,
-                              progress, cancel)
-                    finally:
-                        ffi.release(base)
-                    mm.flush()
+                    _fill(light_cache, base + HEADER_SIZE, pages, threads, chunk_pages,
+                          progress, cancel)
                 finally:
-                    mm.close()
-                os.fsync(f.fileno())
-            os.replace(tmp, final)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
+                    ffi.release(base)
+                mm.flush()
+            finally:
+                mm.close()
         return cls.load_file(final, light_cache=None)
 
     @staticmethod
@@ -219,22 +229,14 @@ class EthashDAG:
     def save(self, directory):
         """Write this DAG into directory (file_path name) and return the path."""
         final = self.file_path(directory, self.epoch, self.pages)
-        tmp = "%s.tmp-%d-%d" % (final, os.getpid(), threading.get_ident())
         self._enter()
         try:
             data = ffi.buffer(self._data, PAGE * self.pages)
-            with open(tmp, "wb") as f:
+            with _written_atomically(final, "wb") as f:
                 f.write(self._header(self.epoch, self.pages, self.cache_items, self.seed))
                 step = 64 << 20
                 for off in range(0, len(data), step):
                     f.write(data[off:off + step])
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, final)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
         finally:
             self._leave()
         return final
