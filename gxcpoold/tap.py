@@ -7,6 +7,7 @@ from twisted.python import usage
 
 import gxcpoold
 from gxcpoold.config import ConfigError, load_config
+from gxcpoold.ledger.bansync import OperatorBanSync
 from gxcpoold.ledger.service import add_ledger
 from gxcpoold.miner.demo import DemoMinerService
 from gxcpoold.node.devnode.service import DevNodeService
@@ -93,6 +94,8 @@ def build_service(config, reactor) -> PoolService:
     share_sink, block_recorder = add_ledger(top, config, node, reactor)
     _, _, stratum = add_sha256d(top, config, node, reactor, share_sink=share_sink,
                                 block_recorder=block_recorder)
+    if stratum is not None:
+        OperatorBanSync(top.getServiceNamed("ledger"), [stratum], reactor).setServiceParent(top)
     if config.devnet.enabled and config.devnet.demo_miner_threads and stratum is not None:
         DemoMinerService(stratum, reactor, threads=config.devnet.demo_miner_threads,
                          network=config.pool.network).setServiceParent(top)

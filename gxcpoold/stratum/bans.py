@@ -21,6 +21,17 @@ class BanList:
         self.clock = clock
         self.ban_seconds = ban_seconds
         self._until = {}
+        # The operator's bans (`gxcpool-admin ban`, kept in the database):
+        # replaced as a whole by each sync, they last until the operator lifts them.
+        self.operator_ips = frozenset()
+        self.operator_addresses = frozenset()
+
+    def set_operator_bans(self, ips, addresses):
+        self.operator_ips = frozenset(ips)
+        self.operator_addresses = frozenset(addresses)
+
+    def is_address_banned(self, address):
+        return address in self.operator_addresses
 
     def ban(self, ip, reason):
         self._until[ip] = self.clock.seconds() + self.ban_seconds
@@ -28,6 +39,8 @@ class BanList:
                       seconds=self.ban_seconds, reason=reason)
 
     def is_banned(self, ip):
+        if ip in self.operator_ips:
+            return True
         until = self._until.get(ip)
         if until is None:
             return False

@@ -156,6 +156,17 @@ class StratumService(Service):
     def ban(self, ip, reason):
         self.bans.ban(ip, reason)
 
+    def apply_operator_bans(self, ips, addresses):
+        """The operator's current bans (gxcpool-admin ban): refuse them from now
+        on and drop the connections they already have."""
+        self.bans.set_operator_bans(ips, addresses)
+        for session in list(self.sessions):
+            banned = session.ip in self.bans.operator_ips or any(
+                self.bans.is_address_banned(address) for address, _ in session.workers.values())
+            if banned:
+                self.log.warn("dropping {ip}: banned by the pool operator", ip=session.ip)
+                session.transport.loseConnection()
+
     def broadcast(self, job, clean_jobs):
         for session in list(self.sessions):
             if session.working:

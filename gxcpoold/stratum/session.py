@@ -194,6 +194,9 @@ class StratumSession(JsonLineProtocol):
             self.malformed_count += 1
             self._judge()
             raise StratumError(errors.UNAUTHORIZED, "Unauthorized worker: %s" % e) from None
+        if self.service.bans.is_address_banned(address):
+            raise StratumError(errors.UNAUTHORIZED, "Unauthorized worker: %s is banned by the "
+                                                    "pool operator" % address)
         self.workers[username] = (address, worker)
         if "d" in options:
             self.vardiff.fix(options["d"], self.clock().seconds())
