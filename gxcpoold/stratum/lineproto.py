@@ -5,6 +5,7 @@ input with a readable error instead of raising, closes the connection on a
 line longer than the limit, and slows a client that sends too fast by
 pausing reads (back-pressure) rather than answering errors it would ignore.
 """
+import abc
 import json
 
 from twisted.protocols.basic import LineReceiver
@@ -21,7 +22,7 @@ def encode(message):
     return json.dumps(message, separators=(",", ":")).encode() + b"\n"
 
 
-class JsonLineProtocol(LineReceiver):
+class JsonLineProtocol(LineReceiver, metaclass=abc.ABCMeta):
     log = Logger()
     delimiter = b"\n"
     MAX_LENGTH = 16384
@@ -34,12 +35,13 @@ class JsonLineProtocol(LineReceiver):
 
     # ------------------------------------------------------------ to override
 
+    @abc.abstractmethod
     def clock(self):
-        raise NotImplementedError
+        """The reactor (or a test clock) for timers."""
 
+    @abc.abstractmethod
     def dispatch(self, request_id, method, params):
         """Handle one request; return its result (or NO_REPLY) or raise StratumError."""
-        raise NotImplementedError
 
     def handle_response(self, message):
         """A reply to a request we sent (e.g. client.get_version)."""
