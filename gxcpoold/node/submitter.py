@@ -7,7 +7,9 @@ between finding and submitting loses nothing; every outcome is recorded as
 a status; the template is refreshed right after, since either we or someone
 else just moved the tip.
 """
+from twisted.application.service import Service
 from twisted.internet import defer
+from twisted.internet.defer import Deferred, DeferredList
 from twisted.internet.task import deferLater
 from twisted.logger import Logger
 
@@ -16,8 +18,13 @@ from gxcpoold.node.errors import (NodeError, NodeRequestTooLarge, NodeRPCError,
 from gxcpoold.shares import ACCEPTED, REJECTED, SUBMITTED
 
 
-class BlockSubmitter:
+class BlockSubmitter(Service):
+    """A service so that shutdown waits for submissions in flight: it stops
+    after Stratum (no new candidates) and before the ledger and the node link."""
+
+    name = "block-submitter"
     log = Logger()
+    stop_timeout = 60.0                   # seconds; systemd's TimeoutStopSec is 90
 
     def __init__(self, client, recorder, *, clock, refresh=None, retries=3, retry_pause=1.0,
                  mined_txids=None):
@@ -32,12 +39,41 @@ class BlockSubmitter:
         self.retry_pause = retry_pause
         self.mined_txids = mined_txids if mined_txids is not None else set()
         self._submitted = set()           # (height, hash): each candidate goes out once
+        self._in_flight = set()           # Deferreds of submissions not finished yet
         self.outcomes = []                # (height, hash, status, reason), for tests and stats
 
-    @defer.inlineCallbacks
     def submit(self, candidate):
         """Fires with the final status (ACCEPTED, REJECTED or SUBMITTED when
         the node could not be reached and the outcome is unknown)."""
+        d = self._submit_candidate(candidate)
+        if not d.called:
+            self._in_flight.add(d)
+            d.addBoth(self._finished, d)
+        return d
+
+    def _finished(self, result, d):
+        self._in_flight.discard(d)
+        return result
+
+    def stopService(self):
+        super().stopService()
+        if not self._in_flight:
+            return None
+        self.log.info("waiting for {count} block submission(s) to finish",
+                      count=len(self._in_flight))
+        # A copy of each: the submissions' own callers keep their results.
+        waits = [Deferred() for _ in self._in_flight]
+        for d, wait in zip(list(self._in_flight), waits):
+            d.addBoth(lambda result, wait=wait: (wait.callback(None), result)[1])
+        done = DeferredList(waits)
+        done.addTimeout(self.stop_timeout, self.clock)
+        done.addErrback(lambda failure: self.log.critical(
+            "stopping with block submissions unfinished after {seconds:.0f}s; their outcome "
+            "is settled from the chain at the next start", seconds=self.stop_timeout))
+        return done
+
+    @defer.inlineCallbacks
+    def _submit_candidate(self, candidate):
         key = (candidate.height, candidate.hash)
         if key in self._submitted:
             return None

@@ -16,6 +16,9 @@ def add_sha256d(parent, config, node, reactor, *, share_sink, block_recorder):
     jobs.setServiceParent(parent)
     submitter = BlockSubmitter(node.client, block_recorder, clock=reactor,
                                refresh=node.watcher.refresh, mined_txids=mined)
+    # Between the ledger and Stratum in the tree: shutdown (last started,
+    # first stopped) lets Stratum stop first, then waits for submissions.
+    submitter.setServiceParent(parent)
     stratum = None
     if settings.enabled:
         stratum = StratumService(

@@ -165,3 +165,50 @@ def test_pool_bug_answers_are_rejected():
     status, statuses, _, _ = run(FakeClient(rpc(
         "Block does not meet difficulty target. Hash has 0 leading zeros, requires 5")))
     assert status == REJECTED and "pool bug" in statuses[-1][1]
+
+
+def test_stopping_waits_for_a_submission_in_flight():
+    """SIGTERM during a submission: the stop completes only once its outcome is recorded."""
+    answer = defer.Deferred()
+
+    class SlowClient(FakeClient):
+        def submitblock(self, block):
+            self.sent.append(block)
+            return answer.addCallback(lambda _: self.chain.update({block["height"]: block["hash"]})
+                                      or block)
+
+    recorder = MemoryBlockRecorder()
+    submitter = BlockSubmitter(SlowClient(), recorder, clock=Clock())
+    submitter.startService()
+    results, stopped = [], []
+    cand = candidate()
+    submitter.submit(cand).addCallback(results.append)
+    submitter.stopService().addCallback(stopped.append)
+    assert stopped == [] and results == []
+    answer.callback(None)                       # the node answers
+    assert results == [ACCEPTED]
+    assert stopped != []
+    assert [s for s, _ in recorder.statuses[(cand.height, cand.hash)]][-1] == ACCEPTED
+
+
+def test_stopping_gives_up_on_a_hung_submission_after_the_timeout():
+    class HungClient(FakeClient):
+        def submitblock(self, block):
+            return defer.Deferred()
+
+    clock = Clock()
+    submitter = BlockSubmitter(HungClient(), MemoryBlockRecorder(), clock=clock)
+    submitter.startService()
+    submitter.submit(candidate())
+    stopped = []
+    submitter.stopService().addCallback(stopped.append)
+    clock.advance(submitter.stop_timeout - 1)
+    assert stopped == []
+    clock.advance(2)
+    assert len(stopped) == 1
+
+
+def test_stopping_with_nothing_in_flight_is_immediate():
+    submitter = BlockSubmitter(FakeClient(), MemoryBlockRecorder(), clock=Clock())
+    submitter.startService()
+    assert submitter.stopService() is None
