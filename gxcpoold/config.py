@@ -189,6 +189,11 @@ class PayoutSettings:
     maturity: int = 0                 # confirmations before credits mature; 0 = the network's
     unlock_interval: float = 30.0     # seconds between block confirmation checks
     mempool_expiry: float = 3600.0    # the node drops an unmined transaction after this
+    # Share pruning (gxcpoold/ledger/pruning.py): every share_prune_interval
+    # seconds (0 = never), shares no reward can still need are deleted.
+    share_prune_interval: float = 3600.0
+    share_min_age_hours: float = 48.0   # never delete a share younger than this
+    share_window_margin: int = 4        # kept windows = this x N x network work
 
 
 @dataclass(frozen=True)
@@ -495,6 +500,8 @@ def load_config(path=None, environ=None, overrides=None) -> Config:
     _check_positive("payouts", payouts, ("pplns_window", "interval", "unlock_interval",
                                          "mempool_expiry"))
     _check_range("payouts", "maturity", payouts.maturity, 0, 100_000)
+    _check_not_negative("payouts", payouts, ("share_prune_interval", "share_min_age_hours"))
+    _check_range("payouts", "share_window_margin", payouts.share_window_margin, 1, 1000)
     if not payouts.fee_account.startswith("@"):
         try:
             check_address(payouts.fee_account, pool.network)
@@ -538,6 +545,13 @@ def _check_positive(section, settings, names):
         value = getattr(settings, name)
         if not value > 0:
             raise ConfigError("[%s] %s = %r: must be more than 0" % (section, name, value))
+
+
+def _check_not_negative(section, settings, names):
+    for name in names:
+        value = getattr(settings, name)
+        if not value >= 0:
+            raise ConfigError("[%s] %s = %r: must not be negative" % (section, name, value))
 
 
 def _check_range(section, name, value, low, high):

@@ -9,16 +9,19 @@
   adjust ACCOUNT AMOUNT --reason TEXT credit (AMOUNT > 0) or debit (< 0), in GXC, audited
   ban add address|ip VALUE --reason TEXT [--hours H];  ban remove KIND VALUE;  ban list
   export ADDRESS [--output FILE]      a miner's history as CSV
+  shares prune [--dry-run] [--difficulty D]
+                                      delete shares no reward can still need
 """
 import argparse
 import getpass
 import sys
+import time
 
 from sqlalchemy import select
 
 from gxcpoold.amounts import AmountError, format_gxc, gxc_to_base_units
 from gxcpoold.config import ConfigError, load_config
-from gxcpoold.ledger import accounts, bans, history, migrate
+from gxcpoold.ledger import accounts, bans, history, meta, migrate, pruning
 from gxcpoold.ledger import payoutstore as store
 from gxcpoold.ledger.chainscan import PaymentSeen
 from gxcpoold.ledger.db import Database
@@ -146,6 +149,27 @@ def cmd_export(args, db):
         history.write_csv(rows, sys.stdout)
 
 
+def _prune_difficulty(args, db):
+    """--difficulty, else the network difficulty the daemon last saw."""
+    if args.difficulty is not None:
+        if not args.difficulty >= 0:
+            raise CommandError("--difficulty must not be negative")
+        return args.difficulty
+    seen = db.run_sync(meta.get, pruning.NETWORK_DIFFICULTY, write=False)
+    return float(seen) if seen is not None else None
+
+
+def cmd_shares_prune(args, db):
+    rule = pruning.PruneRule.from_config(load_config(args.config))
+    difficulty = _prune_difficulty(args, db)
+    result = pruning.run_steps_sync(db, pruning.prune_round(rule, difficulty, time.time(),
+                                                            dry_run=args.dry_run))
+    print(pruning.describe(result.cutoff))
+    if result.cutoff.time is not None:
+        print("%d shares %s" % (result.count, "would be deleted (dry run)" if args.dry_run
+                                else "deleted"))
+
+
 def build_parser():
     parser = argparse.ArgumentParser(prog="gxcpool-admin", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -200,6 +224,14 @@ def build_parser():
     exp.add_argument("address")
     exp.add_argument("--output", "-o")
     exp.set_defaults(run=cmd_export)
+
+    sh = top.add_parser("shares", help="shares").add_subparsers(dest="command", required=True)
+    prune = sh.add_parser("prune", help="delete shares no reward can still need "
+                          "(rule: [payouts] share_* settings, docs/ledger.md)")
+    prune.add_argument("--dry-run", action="store_true", help="report, delete nothing")
+    prune.add_argument("--difficulty", type=float, metavar="D",
+                       help="current network difficulty (default: the last the daemon saw)")
+    prune.set_defaults(run=cmd_shares_prune)
     return parser
 
 

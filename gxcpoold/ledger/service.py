@@ -2,8 +2,8 @@
 
 At start it upgrades the schema (migrate.upgrade refuses a newer schema,
 serialises instances on PostgreSQL), off the reactor thread, then starts the
-share writer, the unlocker and the payout processor.  On stop the share
-writer flushes last shares and the database threads end.
+share writer, the unlocker, the share pruner and the payout processor.  On
+stop the share writer flushes last shares and the database threads end.
 """
 import os
 
@@ -15,6 +15,7 @@ from gxcpoold.ledger import migrate
 from gxcpoold.ledger.blocks import LedgerBlockRecorder, RewardPolicy
 from gxcpoold.ledger.db import Database
 from gxcpoold.ledger.payouts import PayoutService
+from gxcpoold.ledger.pruning import PruneRule, SharePruner, template_difficulty
 from gxcpoold.ledger.sharewriter import ShareWriter
 from gxcpoold.ledger.unlocker import Unlocker, maturity_for
 
@@ -43,8 +44,11 @@ class LedgerService(MultiService):
                                      fee_account=config.payouts.fee_account,
                                      mempool_expiry=config.payouts.mempool_expiry,
                                      interval=config.payouts.interval)
+        self.pruner = SharePruner(self.db, PruneRule.from_config(config),
+                                  interval=config.payouts.share_prune_interval,
+                                  difficulty=template_difficulty(node))
         node.chain_observers.append(self.unlocker.chain_replaced)
-        for child in (self.shares, self.unlocker, self.payouts):
+        for child in (self.shares, self.unlocker, self.pruner, self.payouts):
             child.setServiceParent(self)
         self.ready = None
 
@@ -75,21 +79,22 @@ class LedgerService(MultiService):
         if self.ready is not None:
             yield self.ready
         # The share writer flushes on stop: stop the others first, it last.
-        for child in (self.payouts, self.unlocker, self.shares):
+        for child in (self.payouts, self.pruner, self.unlocker, self.shares):
             if child.running:
                 yield defer.maybeDeferred(child.stopService)
         self.running = 0
         self.db.close()
 
-
     def reconfigure(self, config):
-        """SIGHUP: fee, scheme window, fee account, payout minimum, intervals, expiry.
-        (database.* and payouts.scheme need a restart: gxcpoold/reload.py.)"""
+        """SIGHUP: fee, scheme window, fee account, payout minimum, intervals, expiry,
+        share pruning.  (database.* and payouts.scheme need a restart: gxcpoold/reload.py.)"""
         policy = RewardPolicy.from_config(config)
         self.blocks.policy = policy
         self.unlocker.policy = policy
         self.unlocker.maturity = maturity_for(config)
         p = config.payouts
+        self.pruner.rule = PruneRule.from_config(config)
+        self.pruner.set_interval(p.share_prune_interval)
         self.payouts.minimum = p.minimum
         self.payouts.fee_account = p.fee_account
         self.payouts.mempool_expiry = p.mempool_expiry
