@@ -40,7 +40,7 @@ from twisted.logger import Logger
 
 from gxcpoold.ledger import meta
 from gxcpoold.ledger.blocks import OPEN_STATUSES
-from gxcpoold.ledger.rewards import PPLNS, PROP, _exact, pplns_window
+from gxcpoold.ledger.rewards import PPLNS, PROP, exact_fraction, pplns_window
 from gxcpoold.ledger.schema import blocks, shares
 from gxcpoold.ledger.singleton import SingletonLock
 
@@ -64,7 +64,7 @@ class PruneRule:
         p = config.payouts
         factor = RETARGET_FACTOR
         if config.devnet.enabled:       # the devnet's retarget factor is configurable
-            factor = max(factor, _exact(config.devnet.node.retarget_factor))
+            factor = max(factor, exact_fraction(config.devnet.node.retarget_factor))
         return cls(scheme=p.scheme, pplns_window=p.pplns_window, margin=p.share_window_margin,
                    min_age=p.share_min_age_hours * 3600.0, retarget_factor=factor)
 
@@ -72,7 +72,7 @@ class PruneRule:
         return self.margin * pplns_window(self.pplns_window, difficulty)
 
     def next_block_window(self, difficulty) -> int:
-        return self.block_window(_exact(difficulty) * self.retarget_factor)
+        return self.block_window(exact_fraction(difficulty) * self.retarget_factor)
 
 
 @dataclass(frozen=True)

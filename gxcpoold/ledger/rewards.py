@@ -49,14 +49,14 @@ def network_work(difficulty) -> int:
     return 16 ** zeros
 
 
-def _exact(number) -> Fraction:
+def exact_fraction(number) -> Fraction:
     # repr() of a float is its shortest decimal form: 1.1 means 11/10, not the binary double.
     return Fraction(repr(number)) if isinstance(number, float) else Fraction(number)
 
 
 def pplns_window(n, difficulty) -> int:
     """N x network work, rounded up to whole hashes."""
-    window = _exact(n) * network_work(difficulty)
+    window = exact_fraction(n) * network_work(difficulty)
     if window <= 0:
         raise ValueError("the PPLNS window must be positive")
     return math.ceil(window)
@@ -93,7 +93,7 @@ def split_reward(reward: int, fee_rate, weights: dict, *, finder: str,
     """Split `reward` base units: fee first, the rest by weight, remainder last."""
     if isinstance(reward, bool) or not isinstance(reward, int) or reward < 0:
         raise ValueError("reward must be a non-negative int of base units")
-    rate = _exact(fee_rate)
+    rate = exact_fraction(fee_rate)
     if not 0 <= rate < 1:
         raise ValueError("fee rate must be in [0, 1)")
     fee = reward * rate.numerator // rate.denominator
