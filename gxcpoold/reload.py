@@ -40,7 +40,7 @@ RESTART_REQUIRED = (
     "state_dir",
     "database.*",
     "database_url",
-    "node.*",
+    "node.url",
     "stratum.*.endpoint",
     "stratum.*.enabled",
     "stratum.*.extranonce2_size",

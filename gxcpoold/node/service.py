@@ -60,6 +60,24 @@ class NodeService(Service):
     def add_template_observer(self, observer):
         self.watcher.add_observer(observer)
 
+    def reconfigure(self, config):
+        """SIGHUP: timeouts, retries, request limit, poll intervals and health
+        thresholds apply at once; the URL needs a restart (gxcpoold/reload.py)."""
+        settings = config.node
+        self.settings = settings
+        client = self.client
+        client.timeout, client.retries = settings.timeout, settings.retries
+        client.retry_backoff = settings.retry_backoff
+        client.max_request_bytes = settings.max_request_bytes
+        health = self.health
+        health.slow_after = settings.slow_after
+        health.down_after_failures = settings.down_after_failures
+        health.stale_after = 3 * settings.template_refresh
+        self.watcher.tip_poll_interval = settings.tip_poll_interval
+        self.watcher.template_refresh = settings.template_refresh
+        if self._loop is not None and self._loop.running:
+            self._loop.interval = settings.tip_poll_interval
+
     def set_url(self, url):
         self.client.set_url(url)
         if self.running and self._loop is None:

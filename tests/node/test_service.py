@@ -217,6 +217,26 @@ class NodeTrouble(NodeServiceTestCase):
         self.assertIsNone(service._ticking)
         self.assertEqual(service.health.consecutive_failures, 0)   # not blamed on the node
 
+    async def test_reload_applies_timing_settings_while_running(self):
+        import dataclasses
+        from gxcpoold.config import load_config
+        devnode = await self.start_devnode()
+        service = self.start_pool_side(devnode.url)
+        await wait_for(lambda: service.health.state == CONNECTED, "connected")
+        node = NodeSettings(url=devnode.url, timeout=2.5, retries=1, retry_backoff=0.1,
+                            tip_poll_interval=0.1, template_refresh=0.2, slow_after=1.5,
+                            down_after_failures=5, max_request_bytes=7000)
+        service.reconfigure(dataclasses.replace(load_config(None, environ={}), node=node))
+        client, health, watcher = service.client, service.health, service.watcher
+        self.assertEqual((client.timeout, client.retries, client.retry_backoff,
+                          client.max_request_bytes), (2.5, 1, 0.1, 7000))
+        self.assertEqual((health.slow_after, health.down_after_failures, health.stale_after),
+                         (1.5, 5, 3 * 0.2))
+        self.assertEqual((watcher.tip_poll_interval, watcher.template_refresh), (0.1, 0.2))
+        self.assertEqual(service._loop.interval, 0.1)
+        count = len(self.templates)
+        await wait_for(lambda: len(self.templates) >= count + 3, "templates at the new rate")
+
     async def test_configured_pool_address_is_used_for_templates(self):
         devnode = await self.start_devnode()
         address = "tGXC" + "b" * 34
