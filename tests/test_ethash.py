@@ -18,6 +18,7 @@ from gxcpoold.hashing import (DAGFileError, DAGGenerationCancelled, EthashDAG, E
                               ethash_dataset_size, ethash_epoch, ethash_epoch_from_seedhash,
                               ethash_final_hash, ethash_light, ethash_light_cache, ethash_seedhash,
                               ethash_verify_light, keccak256, keccak512)
+from tests.threads import run_in_threads
 
 V = json.loads((Path(__file__).parent / "vectors" / "ethash.json").read_text())
 FNV = 0x01000193
@@ -253,17 +254,7 @@ def test_light_threads_match_serial():
     header = bytes.fromhex(V["hash_cases"]["cases"][0]["header_hash"])
     nonces = list(range(1000, 1040))
     expected = [cache.hash(header, n) for n in nonces]
-    results = {}
-
-    def work(k):
-        results[k] = [ethash_light(k, header, n) for n in nonces]
-
-    threads = [threading.Thread(target=work, args=(k,)) for k in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert all(results[k] == expected for k in range(4))
+    assert run_in_threads(lambda k: [ethash_light(k, header, n) for n in nonces]) == [expected] * 4
 
 
 def test_lru_builds_each_epoch_once_and_evicts_oldest():
@@ -352,17 +343,7 @@ def test_full_dag_threads_match_serial(small_dag):
     header = b"\x42" * 32
     nonces = list(range(500))
     expected = [small_dag.hash(header, n) for n in nonces]
-    results = {}
-
-    def work(k):
-        results[k] = [small_dag.hash(header, n) for n in nonces]
-
-    threads = [threading.Thread(target=work, args=(k,)) for k in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert all(results[k] == expected for k in range(4))
+    assert run_in_threads(lambda k: [small_dag.hash(header, n) for n in nonces]) == [expected] * 4
 
 
 def test_save_load_round_trip(tmp_path, small_cache, small_dag):

@@ -2,7 +2,6 @@
 import hashlib
 import json
 import random
-import threading
 from pathlib import Path
 
 import pytest
@@ -10,6 +9,7 @@ import sha3
 
 from gxcpoold._native import ffi, lib
 from gxcpoold.hashing import keccak256, keccak512
+from tests.threads import run_in_threads
 
 V = json.loads((Path(__file__).parent / "vectors" / "ethash.json").read_text())["keccak"]
 
@@ -77,14 +77,4 @@ def test_threads_give_the_same_results_as_serial():
     rng = random.Random(5)
     inputs = [rng.randbytes(rng.randrange(0, 400)) for _ in range(300)]
     expected = [(sha3.keccak_256(d).digest(), sha3.keccak_512(d).digest()) for d in inputs]
-    results = {}
-
-    def work(k):
-        results[k] = [(keccak256(d), keccak512(d)) for d in inputs]
-
-    threads = [threading.Thread(target=work, args=(k,)) for k in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert all(results[k] == expected for k in range(4))
+    assert run_in_threads(lambda k: [(keccak256(d), keccak512(d)) for d in inputs]) == [expected] * 4

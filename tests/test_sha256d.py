@@ -3,7 +3,6 @@ import hashlib
 import json
 import os
 import random
-import threading
 from pathlib import Path
 
 import pytest
@@ -12,6 +11,7 @@ from gxcpoold import hashing
 from gxcpoold._native import ffi, lib
 from gxcpoold.hashing import (sha256, sha256d, sha256d_merkle_branch, sha256d_merkle_root,
                               sha256d_scan, stratum_header, stratum_header_hash, stratum_prevhash)
+from tests.threads import run_in_threads
 
 V = json.loads((Path(__file__).parent / "vectors" / "sha256d-stratum.json").read_text())
 SESSION = V["public_pool_session"]
@@ -210,17 +210,7 @@ def test_threads_give_the_same_results_as_serial():
     rng = random.Random(3)
     inputs = [rng.randbytes(rng.randrange(0, 300)) for _ in range(400)]
     expected = [ref_sha256d(d) for d in inputs]
-    results = {}
-
-    def work(k):
-        results[k] = [sha256d(d) for d in inputs]
-
-    threads = [threading.Thread(target=work, args=(k,)) for k in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert all(results[k] == expected for k in range(4))
+    assert run_in_threads(lambda k: [sha256d(d) for d in inputs]) == [expected] * 4
 
 
 def test_facade_names():
