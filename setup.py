@@ -37,7 +37,7 @@ setup(
     },
     entry_points={
         "console_scripts": [
-            "gxcpool-devnode=gxcpoold.node.devnode.tap:main",
+            "gxcpool-devnode=gxcpoold.devnet.tap:main",
             "gxcpool-miner=gxcpoold.miner.main:main",
             "gxcpool-admin=gxcpoold.ledger.admin:main",
         ],

@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 
 from gxcpoold.addresses import NETWORKS, AddressError, check_address
 from gxcpoold.amounts import AmountError, gxc_to_base_units
-from gxcpoold.node.devnode.settings import DevNodeSettings
+from gxcpoold.devnet.settings import DevNodeSettings
 
 DEFAULT_CONFIG_PATH = Path("/etc/gxcpool/gxcpool.toml")
 PACKAGED_STATE_DIR = Path("/var/lib/gxcpool")

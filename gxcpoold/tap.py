@@ -10,7 +10,6 @@ from gxcpoold.config import ConfigError, load_config
 from gxcpoold.ledger.bansync import OperatorBanSync
 from gxcpoold.ledger.service import add_ledger
 from gxcpoold.miner.demo import DemoMinerService
-from gxcpoold.node.devnode.service import DevNodeService
 from gxcpoold.node.service import NodeService
 from gxcpoold.reload import ConfigReloader
 from gxcpoold.shutdown import stop_service_tree
@@ -80,6 +79,9 @@ def build_service(config, reactor) -> PoolService:
     """Compose the service tree from a loaded configuration."""
     top = PoolService(config)
     if config.devnet.enabled:
+        # The devnet is a product of its own (DESIGN.md section 4): imported
+        # only when asked for, so a production pool never loads it.
+        from gxcpoold.devnet.service import DevNodeService
         devnode = DevNodeService(config.devnet.node, config.devnet.endpoint, reactor=reactor)
         devnode.setName("devnode")
         devnode.setServiceParent(top)

@@ -14,8 +14,8 @@ from gxcpoold.ledger.schema import payouts
 from gxcpoold.ledger.sharewriter import ShareWriter
 from gxcpoold.ledger.unlocker import Unlocker
 from gxcpoold.node.client import NodeClient
-from gxcpoold.node.devnode.service import DevNodeService
-from gxcpoold.node.devnode.settings import DevNodeSettings
+from gxcpoold.devnet.service import DevNodeService
+from gxcpoold.devnet.settings import DevNodeSettings
 from gxcpoold.shares import ACCEPTED, BlockCandidate
 from tests.ledger.dbtest import trial_database
 

@@ -18,8 +18,8 @@ from gxcpoold.ledger.schema import blocks, payouts
 from gxcpoold.ledger.sharewriter import ShareWriter
 from gxcpoold.ledger.unlocker import Unlocker
 from gxcpoold.miner.client import Miner
-from gxcpoold.node.devnode.service import DevNodeService
-from gxcpoold.node.devnode.settings import DevNodeSettings
+from gxcpoold.devnet.service import DevNodeService
+from gxcpoold.devnet.settings import DevNodeSettings
 from gxcpoold.node.service import NodeService
 from gxcpoold.node.submitter import BlockSubmitter
 from gxcpoold.stratum.service import StratumService

@@ -10,8 +10,8 @@ from twisted.internet.task import deferLater
 from twisted.trial import unittest
 
 from gxcpoold.config import NodeSettings
-from gxcpoold.node.devnode.service import DevNodeService
-from gxcpoold.node.devnode.settings import DevNodeSettings
+from gxcpoold.devnet.service import DevNodeService
+from gxcpoold.devnet.settings import DevNodeSettings
 from gxcpoold.node.health import CONNECTED, DOWN, LAGGING
 from gxcpoold.node.service import NodeService
 from tests.node.fakes import ScriptedNode, answer_with, free_port, http, request_json

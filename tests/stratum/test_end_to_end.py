@@ -18,8 +18,8 @@ from gxcpoold.hashers.sha256d import sha256d_scan
 from gxcpoold.jobs import JobManager
 from gxcpoold.miner.client import Miner
 from gxcpoold.miner.work import Work
-from gxcpoold.node.devnode.service import DevNodeService
-from gxcpoold.node.devnode.settings import DevNodeSettings
+from gxcpoold.devnet.service import DevNodeService
+from gxcpoold.devnet.settings import DevNodeSettings
 from gxcpoold.node.service import NodeService
 from gxcpoold.node.submitter import BlockSubmitter
 from gxcpoold.shares import ACCEPTED, MemoryBlockRecorder, MemoryShareSink

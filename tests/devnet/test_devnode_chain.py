@@ -5,8 +5,8 @@ import os
 
 from twisted.internet import defer, task
 
-from gxcpoold.node.devnode import DevNodeService, DevNodeSettings
-from gxcpoold.node.devnode.views import merkle_root
+from gxcpoold.devnet import DevNodeService, DevNodeSettings
+from gxcpoold.devnet.views import merkle_root
 
 from .nodecase import NOW, NodeCase
 

@@ -6,7 +6,7 @@ import tempfile
 
 from twisted.internet import defer
 
-from gxcpoold.node.devnode import DevNodeService
+from gxcpoold.devnet import DevNodeService
 
 from .nodecase import NodeCase
 

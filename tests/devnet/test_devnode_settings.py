@@ -9,8 +9,8 @@ from twisted.application.service import IServiceMaker
 from twisted.python import usage
 from twisted.trial import unittest
 
-from gxcpoold.node.devnode import DevNodeService, DevNodeSettings
-from gxcpoold.node.devnode import tap
+from gxcpoold.devnet import DevNodeService, DevNodeSettings
+from gxcpoold.devnet import tap
 
 SIMPLE_TYPES = {str, int, float, bool, int | None, str | None, float | None}
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))

@@ -4,7 +4,7 @@ import json
 from twisted.internet import defer
 from twisted.trial import unittest
 
-from gxcpoold.node.devnode import DevNodeService, DevNodeSettings
+from gxcpoold.devnet import DevNodeService, DevNodeSettings
 
 from .rawhttp import compact, get_bytes, post_bytes, send_raw
 

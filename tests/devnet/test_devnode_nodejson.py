@@ -3,7 +3,7 @@ import math
 
 from twisted.trial import unittest
 
-from gxcpoold.node.devnode import nodejson as nj
+from gxcpoold.devnet import nodejson as nj
 
 
 class Parse(unittest.TestCase):

@@ -3,10 +3,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from twisted.trial import unittest
 
-from gxcpoold.node.devnode import DevNode, DevNodeSettings
-from gxcpoold.node.devnode import nodejson as nj
-from gxcpoold.node.devnode import routes
-from gxcpoold.node.devnode.rpc import METHODS, Dispatcher
+from gxcpoold.devnet import DevNode, DevNodeSettings
+from gxcpoold.devnet import nodejson as nj
+from gxcpoold.devnet import routes
+from gxcpoold.devnet.rpc import METHODS, Dispatcher
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers(-2**70, 2**70) | st.floats(allow_nan=False,
