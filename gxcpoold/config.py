@@ -137,6 +137,8 @@ class NodeSettings:
     slow_after: float = 2.0           # an answer slower than this makes the node "lagging"
     down_after_failures: int = 3      # consecutive failed polls before the node is "down"
     max_request_bytes: int = 8000     # the node reads one segment of at most 8191 bytes
+    max_in_flight: int = 1            # node calls at once (the node crashed with concurrent submits)
+    queue_limit: int = 64             # calls waiting; when full the least urgent fails at once
 
 
 @dataclass(frozen=True)
@@ -484,6 +486,8 @@ def load_config(path=None, environ=None, overrides=None) -> Config:
     _check_range("node", "retries", node.retries, 0, 20)
     _check_range("node", "down_after_failures", node.down_after_failures, 1, 1000)
     _check_range("node", "max_request_bytes", node.max_request_bytes, 1024, 8191)
+    _check_range("node", "max_in_flight", node.max_in_flight, 1, 16)
+    _check_range("node", "queue_limit", node.queue_limit, 1, 10_000)
     stratum = {a: read("stratum." + a, StratumSettings, STRATUM_DEFAULTS[a]) for a in ALGORITHMS}
     for algo, s in stratum.items():
         section = "stratum." + algo

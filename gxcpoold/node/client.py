@@ -4,7 +4,8 @@ The node reads each connection once (one recv of at most 8191 bytes) and
 answers once, so every request is one compact buffer written in one call on
 a fresh connection, kept under a configured limit (8000 bytes by default).
 Twisted's HTTP client is not used because it may write headers and body
-separately.
+separately.  Calls go through a CallQueue: a bounded number in flight, block
+submission ahead of templates ahead of everything else (callqueue.py).
 """
 import itertools
 import json
@@ -17,6 +18,7 @@ from twisted.internet.task import deferLater
 from twisted.logger import Logger
 
 from gxcpoold.amounts import base_units_to_gxc
+from gxcpoold.node.callqueue import CallQueue, priority_of
 from gxcpoold.node.errors import (NodeProtocolError, NodeRPCError, NodeRequestTooLarge,
                                   NodeTransportError)
 
@@ -106,8 +108,10 @@ class NodeClient:
     log = Logger()
 
     def __init__(self, reactor, url, *, timeout=10.0, retries=3, retry_backoff=0.25,
-                 max_request_bytes=8000):
+                 max_request_bytes=8000, max_in_flight=1, queue_limit=64):
         self.reactor = reactor
+        self.queue = CallQueue(max_in_flight, queue_limit)
+        self.calls = 0                    # exchanges attempted (figures for benchmarks)
         self.timeout = timeout
         self.retries = retries
         self.retry_backoff = retry_backoff
@@ -171,6 +175,16 @@ class NodeClient:
 
     @defer.inlineCallbacks
     def _exchange(self, method, request, request_id):
+        yield self.queue.acquire(method, priority_of(method))
+        try:
+            result = yield self._one_exchange(method, request, request_id)
+        finally:
+            self.queue.release()
+        return result
+
+    @defer.inlineCallbacks
+    def _one_exchange(self, method, request, request_id):
+        self.calls += 1
         started = self.reactor.seconds()
         protocol = _OneExchange(request)
         endpoint = HostnameEndpoint(self.reactor, self._host, self._port, timeout=self.timeout)

@@ -29,3 +29,11 @@ class NodeRPCError(NodeError):
 
 class NodeRequestTooLarge(NodeError):
     """The request cannot be made to fit the node's single-read limit."""
+
+
+class NodeBusy(NodeError):
+    """The pool's own queue of node calls is full: the call was not sent.
+
+    Low-priority calls (unlocker, payouts, chain scans) fail fast this way so
+    they never delay block submission or templates; they run again at their
+    next tick."""

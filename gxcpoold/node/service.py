@@ -43,7 +43,9 @@ class NodeService(Service):
         self.client = NodeClient(reactor, node_settings.url if url is None else (url or None),
                                  timeout=node_settings.timeout, retries=node_settings.retries,
                                  retry_backoff=node_settings.retry_backoff,
-                                 max_request_bytes=node_settings.max_request_bytes)
+                                 max_request_bytes=node_settings.max_request_bytes,
+                                 max_in_flight=node_settings.max_in_flight,
+                                 queue_limit=node_settings.queue_limit)
         self.health = NodeHealth(reactor, slow_after=node_settings.slow_after,
                                  down_after_failures=node_settings.down_after_failures,
                                  stale_after=3 * node_settings.template_refresh)
@@ -61,14 +63,17 @@ class NodeService(Service):
         self.watcher.add_observer(observer)
 
     def reconfigure(self, config):
-        """SIGHUP: timeouts, retries, request limit, poll intervals and health
-        thresholds apply at once; the URL needs a restart (gxcpoold/reload.py)."""
+        """SIGHUP: timeouts, retries, request limit, call limits, poll intervals
+        and health thresholds apply at once; the URL needs a restart (gxcpoold/reload.py)."""
         settings = config.node
         self.settings = settings
         client = self.client
         client.timeout, client.retries = settings.timeout, settings.retries
         client.retry_backoff = settings.retry_backoff
         client.max_request_bytes = settings.max_request_bytes
+        client.queue.max_in_flight = settings.max_in_flight
+        client.queue.queue_limit = settings.queue_limit
+        client.queue.wake()
         health = self.health
         health.slow_after = settings.slow_after
         health.down_after_failures = settings.down_after_failures

@@ -1,11 +1,11 @@
 """NodeClient over real loopback TCP against scripted servers: framing, errors, retries."""
 import json
 
-from twisted.internet import reactor
+from twisted.internet import defer, reactor
 from twisted.trial import unittest
 
 from gxcpoold.node.client import NodeClient
-from gxcpoold.node.errors import (NodeProtocolError, NodeRPCError, NodeRequestTooLarge,
+from gxcpoold.node.errors import (NodeBusy, NodeProtocolError, NodeRPCError, NodeRequestTooLarge,
                                   NodeTransportError)
 from tests.node.fakes import ScriptedNode, answer_with, http, request_json
 
@@ -162,3 +162,58 @@ class SizeLimit(ClientTestCase):
         sent = await self.client(url).submitblock(self.block(20))
         self.assertEqual(request_json(node.requests[0])["params"], [sent])
         self.assertLessEqual(len(node.requests[0]), 8000)
+
+
+class Admission(ClientTestCase):
+    """Calls in flight are bounded and wait by priority (node/callqueue.py)."""
+
+    def slow_node(self, delay=0.05):
+        node, url = self.serve(answer_with(1))
+        node.delay = delay
+        return node, url
+
+    async def test_one_call_in_flight_and_block_submission_first(self):
+        node, url = self.slow_node()
+        client = self.client(url)
+        first = client.call("getblockcount")          # goes out at once
+        others = [client.call("getblock", 1, True), client.getbestblockhash(),
+                  client.call("submitblock", {})]
+        self.assertEqual((client.queue.in_flight, client.queue.waiting), (1, 3))
+        await defer.gatherResults([first] + others)
+        methods = [request_json(r)["method"] for r in node.requests]
+        self.assertEqual(methods, ["getblockcount", "submitblock", "getbestblockhash",
+                                   "getblock"])
+        self.assertEqual((client.queue.in_flight, client.queue.waiting), (0, 0))
+
+    async def test_full_queue_fails_the_least_urgent_call_fast(self):
+        node, url = self.slow_node()
+        client = self.client(url, queue_limit=2)
+        first = client.call("getblockcount")
+        low = [client.call("getblock", 1, True), client.call("getblock", 2, True)]
+        with self.assertRaises(NodeBusy):                 # nothing less urgent to evict
+            await client.call("listunspent", "tGXC")
+        template = client.getbestblockhash()             # evicts the newest low-priority call
+        with self.assertRaises(NodeBusy) as info:
+            await low[1]
+        self.assertIn("getblock not sent", str(info.exception))
+        await defer.gatherResults([first, low[0], template])
+        self.assertEqual(len(node.requests), 3)
+        self.assertEqual(client.queue.refused, 2)
+
+    async def test_a_cancelled_waiting_call_leaves_the_queue(self):
+        node, url = self.slow_node()
+        client = self.client(url)
+        first = client.call("getblockcount")
+        waiting = client.getbestblockhash()
+        waiting.cancel()
+        self.failureResultOf(waiting, defer.CancelledError)
+        self.assertEqual(client.queue.waiting, 0)
+        await first
+        self.assertEqual(len(node.requests), 1)
+
+    async def test_a_larger_limit_lets_calls_overlap(self):
+        node, url = self.slow_node()
+        client = self.client(url, max_in_flight=3)
+        calls = [client.call("getblockcount") for _ in range(3)]
+        self.assertEqual((client.queue.in_flight, client.queue.waiting), (3, 0))
+        await defer.gatherResults(calls)
