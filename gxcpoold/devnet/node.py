@@ -12,7 +12,7 @@ import time
 
 from twisted.logger import Logger
 
-from . import wallet
+from . import coins, wallet
 from .chain import Chain
 from .errors import INSUFFICIENT_FUNDS, INTERNAL_ERROR, INVALID_PARAMETER, WALLET_ERROR, RpcError
 from .mempool import Mempool
@@ -34,6 +34,7 @@ class DevNode:
         self.time_shift = 0.0       # devnet_advancetime
         self.generation = 0         # how many times the "data dir" was wiped (§3.12)
         self.epoch = 0              # restarts so far: salts recomputed txids (§3.12)
+        self.last_tx_hash = ""      # id of the wallet's last send, kept in the wallet file (§6.2)
         self.mempool = Mempool()
         if state is None:
             self._fresh_start()
@@ -55,6 +56,7 @@ class DevNode:
                                         self.settings.prefix)
         self.chain = Chain(self.settings, self.random_hex())
         self.mempool = Mempool()
+        self.last_tx_hash = ""
 
     def random_hex(self) -> str:
         return f"{self.rng.getrandbits(256):064x}"
@@ -145,18 +147,13 @@ class DevNode:
             raise RpcError(INSUFFICIENT_FUNDS, (
                 f"Insufficient funds. Required: {amount + fee:f} GXC (amount: {amount:f} + fee: "
                 f"{fee:f}), Available at {sender[:20]}...: {available:f} GXC"))
-        # §3.9 point 5: coin selection ignores the mempool (double_spend quirk)
+        # §6.2 (coins.py); §3.9 point 5: the mempool is ignored (double_spend quirk)
         busy = set() if self.settings.double_spend else self.mempool.spent_keys()
-        inputs, total = [], 0.0
-        for utxo in self.unspent(sender):
-            if total >= amount + fee:
-                break
-            if utxo.key not in busy and utxo.index.isdigit():
-                inputs.append(TxInput(utxo.txid, int(utxo.index), utxo.amount,
-                                      self.wallet.public_key))
-                total += utxo.amount
+        candidates = [u for u in self.unspent(sender) if u.key not in busy and u.index.isdigit()]
+        chosen, total = coins.select(candidates, self.last_tx_hash, amount + fee)
         if total < amount + fee:
             raise RpcError(WALLET_ERROR, "Transaction creation failed: not enough spendable outputs")
+        inputs = [TxInput(u.txid, int(u.index), u.amount, self.wallet.public_key) for u in chosen]
         change = total - amount - fee
         outputs = [TxOutput(to, amount, "")]
         if change > CHANGE_DUST:
@@ -172,6 +169,7 @@ class DevNode:
             log.info("devnode: sendtoaddress refused by the mempool: {reason}", reason=reason)
             raise RpcError(INTERNAL_ERROR, "Failed to add transaction to pool")
         self.mempool.add(tx)
+        self.last_tx_hash = tx.txid      # the wallet file's lastTxHash (§6.2)
         log.info("devnode: mempool tx {txid} {amount} GXC to {to} (fee {fee})",
                  txid=tx.txid, amount=amount, to=to, fee=fee)
         return tx.txid
@@ -252,7 +250,7 @@ class DevNode:
         return {
             "format": 1, "network": self.settings.network, "secret": self.wallet.secret.hex(),
             "generation": self.generation, "epoch": self.epoch, "time_shift": self.time_shift,
-            "difficulty": self.chain.difficulty,
+            "difficulty": self.chain.difficulty, "last_tx_hash": self.last_tx_hash,
             "blocks": [as_dict(b) for b in self.chain.blocks],
             "utxos": [as_dict(u) for u in self.chain.utxos.values()],
             "mempool": [as_dict(t) for t in self.mempool.txs.values()],
@@ -264,6 +262,7 @@ class DevNode:
                              f"{state.get('network')} chain, settings say {self.settings.network}")
         self.generation, self.epoch = state["generation"], state["epoch"]
         self.time_shift = state["time_shift"]
+        self.last_tx_hash = state.get("last_tx_hash", "")
         self.rng = self._seeded_rng()
         self.wallet = wallet.NodeWallet(bytes.fromhex(state["secret"]), self.settings.prefix)
         blocks = [Block.from_dict(b) for b in state["blocks"]]
