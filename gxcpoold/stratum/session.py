@@ -40,15 +40,30 @@ def notify_line(job, clean_jobs):
     return line
 
 
+def peer_number(value):
+    """A JSON number from a miner as a float, or None when it is not one.
+
+    Bools, NaN, infinities and integers beyond float range (json.loads gives
+    a 400-digit number as an exact int) are refused here, so no arithmetic on
+    what a peer sent can overflow."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:
+        return None
+    return number if math.isfinite(number) else None
+
+
 def _number(params, index, name):
     try:
         value = params[index]
     except IndexError:
         raise MalformedRequest("Invalid params: %s is missing" % name) from None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) \
-            or not math.isfinite(value) or value <= 0:
+    number = peer_number(value)
+    if number is None or number <= 0:
         raise MalformedRequest("Invalid params: %s must be a positive number" % name)
-    return float(value)
+    return number
 
 
 def _string(params, index, name, pattern=None, what=""):
@@ -221,9 +236,10 @@ class StratumSession(JsonLineProtocol):
                 result[extension] = True
                 result["version-rolling.mask"] = "%08x" % self.version_mask
             elif extension == "minimum-difficulty":
-                value = options.get("minimum-difficulty.value")
-                if isinstance(value, bool) or not isinstance(value, (int, float)) \
-                        or not math.isfinite(value) or value < 0:
+                value = peer_number(options.get("minimum-difficulty.value"))
+                if value is None or value < 0:
+                    # BIP 310 answers per extension; a broken value still counts as malformed
+                    self.malformed("bad minimum-difficulty.value")
                     result[extension] = "minimum-difficulty.value must be a number"
                     continue
                 if value > 0:
