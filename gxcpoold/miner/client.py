@@ -4,16 +4,24 @@ Miner keeps one connection (reconnecting with backoff, or where
 client.reconnect points), feeds notify/set_difficulty to the Hasher and
 submits what it finds.  A difficulty applies from the next job, as the
 protocol says.
+
+Memory stays bounded whatever the pool does: at most `max_inflight`
+mining.submit requests are unanswered at a time (shares found beyond that are
+counted as skipped, see hasher.py), a clean_jobs notify forgets every older
+job so nothing found for them is sent afterwards, only the last few jobs are
+kept, and nothing else is written while the pool does not read.
 """
 import itertools
 import json
-from collections import deque
+from collections import Counter, deque
 
 from twisted.internet import defer
 from twisted.internet.endpoints import HostnameEndpoint
 from twisted.internet.protocol import Factory
+from twisted.internet.interfaces import IPushProducer
 from twisted.logger import Logger
 from twisted.protocols.basic import LineReceiver
+from zope.interface import implementer
 
 from gxcpoold.miner.hasher import Hasher
 from gxcpoold.miner.work import Work
@@ -26,6 +34,11 @@ class StratumRPCError(Exception):
         self.code = error[0] if isinstance(error, list) and error else None
 
 
+MAX_OPEN_JOBS = 16        # jobs without clean_jobs since the last clean one that stay submittable
+MAX_REASONS = 16          # distinct rejection reasons tallied per report, the rest are "other"
+
+
+@implementer(IPushProducer)
 class MinerProtocol(LineReceiver):
     delimiter = b"\n"
     MAX_LENGTH = 1 << 20
@@ -34,6 +47,7 @@ class MinerProtocol(LineReceiver):
         self.miner = miner
         self._ids = itertools.count(1)
         self._pending = {}
+        self.writes_paused = False   # the pool is not reading: the send buffer is full
 
     def request(self, method, *params):
         request_id = next(self._ids)
@@ -43,7 +57,25 @@ class MinerProtocol(LineReceiver):
                                          "params": list(params)}).encode() + b"\n")
         return d
 
+    def reply(self, request_id, result):
+        """Answer a request from the pool, unless the pool is not reading our
+        answers anyway (a pool that keeps asking would grow the send buffer)."""
+        if not self.writes_paused:
+            self.transport.write(json.dumps({"id": request_id, "result": result,
+                                             "error": None}).encode() + b"\n")
+
+    # IPushProducer: the transport says when its send buffer is full or drained
+    def pauseProducing(self):
+        self.writes_paused = True
+
+    def resumeProducing(self):
+        self.writes_paused = False
+
+    def stopProducing(self):
+        pass
+
     def connectionMade(self):
+        self.transport.registerProducer(self, True)
         self.miner.connected(self)
 
     def connectionLost(self, reason):
@@ -65,7 +97,8 @@ class MinerProtocol(LineReceiver):
             self.miner.notification(self, method, message.get("params") or [],
                                     message.get("id"))
             return
-        d = self._pending.pop(message.get("id"), None)
+        request_id = message.get("id")
+        d = self._pending.pop(request_id, None) if isinstance(request_id, int) else None
         if d is None:
             return
         if message.get("error"):
@@ -78,24 +111,31 @@ class Miner:
     log = Logger()
 
     def __init__(self, reactor, host, port, username, password="x", threads=1,
-                 report_interval=10.0, printer=None):
+                 report_interval=10.0, printer=None, max_inflight=16):
         self.reactor = reactor
         self.host, self.port = host, port
         self.username, self.password = username, password
         self.report_interval = report_interval
         self.printer = printer or (lambda text: self.log.info("{text}", text=text))
-        self.hasher = Hasher(reactor, threads, self._found)
+        self.max_inflight = max_inflight
+        self.hasher = Hasher(reactor, threads, self._found, slots=max_inflight)
         self.protocol = None
         self.extranonce1 = None
         self.extranonce2_size = 4
         self.difficulty = 1.0            # from set_difficulty, used from the next job
-        self.work = None
+        self.work = None                 # the newest job, what the threads hash
+        self._jobs = {}                  # job id -> Work still worth submitting
         self.accepted = 0
         self.rejected = 0
+        self.stale = 0                   # found for a job replaced by clean_jobs, not sent
+        self.inflight = 0                # mining.submit requests not answered yet
+        self.peak_inflight = 0
         self.rejections = deque(maxlen=100)      # (params, error) of rejected shares
         self.submitted = deque(maxlen=1000)      # params of every share sent
-        self.difficulties = []                   # (time, difficulty) as set by the pool
+        self.difficulties = deque(maxlen=100)    # (time, difficulty) as set by the pool
         self.notifies = deque(maxlen=100)        # notify params as received
+        self._reasons = Counter()                # rejection reasons since the last report
+        self._reported = (0, 0)                  # skipped, stale at the last report
         self._stopping = False
         self._stopped = None
         self._connecting = None
@@ -133,7 +173,8 @@ class Miner:
         if self._connecting is not None:
             self._connecting.cancel()
         if self.protocol is not None:
-            self.protocol.transport.loseConnection()
+            # abort: a pool that does not read must not hold the exit up
+            self.protocol.transport.abortConnection()
         while self.hasher.alive():           # threads finish their current chunk
             d = defer.Deferred()
             self.reactor.callLater(0.02, d.callback, None)
@@ -173,8 +214,7 @@ class Miner:
         if protocol is not self.protocol:
             return
         self.protocol = None
-        self.work = None
-        self.hasher.set_work(None)
+        self._forget_jobs()
         if not self._stopping:
             self.printer("disconnected from the pool; reconnecting")
             self._schedule_reconnect(self._backoff)
@@ -219,8 +259,7 @@ class Miner:
         elif method == "client.show_message":
             self.printer("pool says: %s" % (params[0] if params else ""))
         elif method == "client.get_version" and request_id is not None:
-            protocol.transport.write(json.dumps({"id": request_id, "result": "gxcpool-miner/1.0",
-                                                 "error": None}).encode() + b"\n")
+            protocol.reply(request_id, "gxcpool-miner/1.0")
 
     def _new_job(self, params):
         if self.extranonce1 is None:
@@ -231,9 +270,21 @@ class Miner:
         except (ValueError, TypeError, IndexError) as e:
             self.printer("ignoring malformed mining.notify: %s" % e)
             return
+        if len(params) > 8 and params[8] is True:
+            # clean_jobs: what was found for older jobs would only be refused
+            self._jobs.clear()
+        self._jobs.pop(work.job_id, None)
+        self._jobs[work.job_id] = work
+        if len(self._jobs) > MAX_OPEN_JOBS:
+            del self._jobs[next(iter(self._jobs))]
         # clean_jobs or not, the newest job is the one to work on
         self.work = work
         self.hasher.set_work(work)
+
+    def _forget_jobs(self):
+        self.work = None
+        self._jobs.clear()
+        self.hasher.set_work(None)
 
     def _reconnect_to(self, params):
         host, port, wait = self.host, self.port, 0
@@ -249,33 +300,53 @@ class Miner:
         self.host, self.port = host, port
         if self.protocol is not None:
             old, self.protocol = self.protocol, None
-            self.work = None
-            self.hasher.set_work(None)
+            self._forget_jobs()
             old.transport.loseConnection()
         self._schedule_reconnect(max(wait, 0.1))
 
     # ------------------------------------------------------------ shares
 
     def _found(self, work, extranonce2, nonce, digest):
-        if self.protocol is None or work is not self.work:
+        """A share from the hasher; it holds one of the hasher's slots, given
+        back when its submission is answered, fails, or is not made."""
+        # slots = max_inflight and a submission keeps its slot until answered,
+        # so inflight never exceeds the bound here
+        if self.protocol is None or self._stopping or self._jobs.get(work.job_id) is not work:
+            if self.protocol is not None and not self._stopping:
+                self.stale += 1
+            self.hasher.release()
             return
         params = [self.username, work.job_id, extranonce2.hex(), "%08x" % work.ntime,
                   "%08x" % nonce]
         self.submitted.append(params)
+        self.inflight += 1
+        self.peak_inflight = max(self.peak_inflight, self.inflight)
         d = self.protocol.request("mining.submit", *params)
+        d.addBoth(self._answered)
         d.addCallbacks(self._accepted, self._rejected, errbackArgs=(params,))
+
+    def _answered(self, result):
+        self.inflight -= 1
+        self.hasher.release()
+        return result
 
     def _accepted(self, result):
         if result is True:
             self.accepted += 1
         else:
             self.rejected += 1
+            self._tally("answer %r" % (result,))
 
     def _rejected(self, failure, params):
         if failure.check(StratumRPCError):
             self.rejected += 1
             self.rejections.append((params, failure.value.error))
-            self.printer("share rejected: %s" % (failure.value.error,))
+            self._tally(_reason(failure.value.error))
+
+    def _tally(self, reason):
+        if reason not in self._reasons and len(self._reasons) >= MAX_REASONS:
+            reason = "other"
+        self._reasons[reason] += 1
 
     # ------------------------------------------------------------ reporting
 
@@ -289,7 +360,28 @@ class Miner:
         return (total - before) / (now - then)
 
     def _report(self):
+        """One line per interval, whatever happened in it: never one per share."""
         rate = self.hashrate()
-        self.printer("%.2f MH/s  accepted %d  rejected %d  difficulty %g"
-                     % (rate / 1e6, self.accepted, self.rejected, self.difficulty))
+        line = ("%.2f MH/s  accepted %d  rejected %d  difficulty %g"
+                % (rate / 1e6, self.accepted, self.rejected, self.difficulty))
+        if self._reasons:
+            line += "  (rejected since last report: %s)" % ", ".join(
+                "%s x%d" % item for item in self._reasons.most_common(3))
+            self._reasons.clear()
+        skipped, stale = self.hasher.skipped, self.stale
+        skipped_before, stale_before = self._reported
+        if skipped > skipped_before:
+            line += ("  skipped %d shares (%d submissions unanswered, the limit)"
+                     % (skipped - skipped_before, self.max_inflight))
+        if stale > stale_before:
+            line += "  %d found for replaced jobs not sent" % (stale - stale_before)
+        self._reported = (skipped, stale)
+        self.printer(line)
         self._report_call = self.reactor.callLater(self.report_interval, self._report)
+
+
+def _reason(error):
+    """A short, bounded text for a Stratum error, for the report's tally."""
+    if isinstance(error, list) and len(error) >= 2:
+        return ("%s %s" % (error[0], error[1]))[:80]
+    return repr(error)[:80]

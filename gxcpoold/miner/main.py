@@ -35,6 +35,9 @@ def options(argv):
                         help="password field; d=N asks for a fixed difficulty N")
     parser.add_argument("-t", "--threads", type=int, default=os.cpu_count() or 1,
                         help="hashing threads (default: all cores, %(default)s)")
+    parser.add_argument("--max-inflight", type=int, default=16, metavar="N",
+                        help="at most N shares submitted and not yet answered; shares found "
+                             "beyond that are skipped and counted (default %(default)s)")
     parser.add_argument("--report-interval", type=float, default=10.0,
                         help="seconds between hashrate lines (default %(default)s)")
     args = parser.parse_args(argv)
@@ -44,6 +47,8 @@ def options(argv):
         parser.error(str(e))
     if args.threads < 1:
         parser.error("--threads must be at least 1")
+    if args.max_inflight < 1:
+        parser.error("--max-inflight must be at least 1")
     return args
 
 
@@ -54,6 +59,7 @@ def main(argv=None):
                                      redirectStandardIO=False)
     miner = Miner(reactor, args.host, args.port, args.user, args.password,
                   threads=args.threads, report_interval=args.report_interval,
+                  max_inflight=args.max_inflight,
                   printer=lambda text: print(text, flush=True))
     reactor.callWhenRunning(miner.start)
     reactor.addSystemEventTrigger("before", "shutdown", miner.stop)
