@@ -1,25 +1,37 @@
-"""ShareWriter: the database-backed ShareSink (batches, spill, replay).
+"""ShareWriter: the database-backed ShareSink (journal, batches, spill, replay).
 
-add_share() only appends to a list.  A batch is written when it reaches
-batch_size or every flush_interval seconds, one transaction per batch, one
-batch at a time.  If the database refuses (down, locked, full), the batch is
-appended to the spill file instead and the file is replayed, in one
-transaction, once a write succeeds again.  stopService flushes everything.
+add_share() appends the share to the journal (spill.py: one write() to the
+OS, so it survives a SIGKILL before the miner hears `true`) and keeps a copy
+in memory.  Every flush_interval seconds, or when batch_size shares are
+waiting, the journal file is sealed and fsynced, and its shares are written
+to the database in one transaction that records the file's id; the file is
+then removed.  If the database refuses (down, locked, full), sealed files
+stay on disk and are replayed, oldest first, once it takes writes again;
+meanwhile the live file is only fsynced at each interval, and sealed when it
+reaches MAX_FILE_BYTES.  stopService seals and writes everything it can.
 """
+import collections
 import os
+import shutil
 import time
 
-from sqlalchemy import insert, select
+from sqlalchemy import delete, insert, select
 from twisted.application.service import Service
 from twisted.internet import defer
 from twisted.internet.task import LoopingCall
+from twisted.internet.threads import deferToThreadPool
 from twisted.logger import Logger
+from twisted.python.threadpool import ThreadPool
 
 from gxcpoold.ledger.schema import spill_replays
 from gxcpoold.ledger.sharestore import ShareStore, prune_stats
-from gxcpoold.ledger.spill import SpillFile, read_spill
+from gxcpoold.ledger.spill import (Sealed, ShareJournal, fsync_directory, read_spill,
+                                   seal_durably)
 
-PRUNE_EVERY = 600.0          # seconds between statistics pruning passes
+PRUNE_EVERY = 600.0               # seconds between statistics pruning passes
+MAX_QUEUED = 4                    # sealed files kept in memory while the database is slow
+MAX_FILE_BYTES = 64 << 20         # a journal file is sealed at this size even during an outage
+REPORT_FIRST_BYTES = 64 << 20     # journal waiting for the database: warn at 64 MB, 128 MB, ...
 
 
 class ShareWriter(Service):
@@ -33,42 +45,94 @@ class ShareWriter(Service):
         self.batch_size = batch_size
         self.flush_interval = flush_interval
         self.stats_retention = stats_retention
-        self.spill = SpillFile(spill_path)
+        self.journal = ShareJournal(spill_path)
         self.store = ShareStore()
-        self.buffer = []
+        self.live = []              # copy of the live file's shares; None once dropped
+        self.queue = collections.deque(Sealed(p, None, None) for p in self.journal.pending())
+        self.unjournaled = []       # shares the journal could not take (disk full)
         self.written = 0            # shares committed to the database by this writer
-        self.spilled = 0            # shares that went to the spill file
+        self.spilled = 0            # shares that waited on disk for the database
         self.db_ok = True
+        self.recovery_observers = []   # called when the database takes writes again
+        self._removed_ids = []      # ids of files removed (durably): their rows can go
         self._lock = defer.DeferredLock()
         self._loop = None
         self._last_prune = 0.0
+        self._journal_error = None
+        self._next_report = REPORT_FIRST_BYTES
+        self._io = None             # one thread for journal fsyncs, in order
+        self._io_trigger = None
 
     # -- ShareSink ----------------------------------------------------------
 
     def add_share(self, share) -> None:
-        self.buffer.append(share)
-        if len(self.buffer) >= self.batch_size and not self._lock.locked:
+        try:
+            self.journal.append(share)
+        except OSError as e:
+            self._cannot_journal(e)
+            self.unjournaled.append(share)
+            return
+        if self.live is not None:
+            self.live.append(share)
+        if (self.journal.records >= self.batch_size and self.db_ok
+                and not self._lock.locked and self.running):
             self.flush()
+
+    def _cannot_journal(self, error):
+        if self._journal_error is None:
+            self._journal_error = str(error)
+            self.log.critical("cannot write the share journal {path} ({error}): accepted "
+                              "shares are only in memory until it can (free disk space)",
+                              path=self.journal.path, error=error)
 
     # -- service ------------------------------------------------------------
 
+    def _io_run(self, fn, *args):
+        if self._io is None:
+            self._io = ThreadPool(minthreads=1, maxthreads=1, name="gxcpool-journal")
+            self._io.start()
+            self._io_trigger = self.db.reactor.addSystemEventTrigger(
+                "during", "shutdown", self._stop_io)
+        return deferToThreadPool(self.db.reactor, self._io, fn, *args)
+
+    def _stop_io(self):
+        pool, self._io = self._io, None
+        if pool is not None:
+            pool.stop()
+
     def startService(self):
         super().startService()
+        if self.queue:
+            self.log.info("{count} share journal file(s) from an earlier run to write",
+                          count=len(self.queue))
         self._loop = LoopingCall(self._tick)
         self._loop.clock = self.clock
-        self._loop.start(self.flush_interval, now=False).addErrback(
+        self._loop.start(self.flush_interval, now=bool(self.queue)).addErrback(
             lambda f: self.log.failure("share writer loop stopped", f))
 
+    @defer.inlineCallbacks
     def stopService(self):
         super().stopService()
         if self._loop is not None and self._loop.running:
             self._loop.stop()
-        return self.flush()
+        yield self.flush()
+        sealed = self.journal.close()
+        if sealed is not None:       # shares that arrived during the last write
+            yield self._io_run(seal_durably, sealed[2], self.journal.directory)
+            self.queue.append(Sealed(sealed[0], sealed[1], self.live))
+            self.live = []
+            yield self._lock.run(self._drain)
+        if self._io is not None:
+            self._stop_io()
+            try:
+                self.db.reactor.removeSystemEventTrigger(self._io_trigger)
+            except (ValueError, KeyError, TypeError):
+                pass
 
     def _tick(self):
         d = self.flush()
         now = time.time()
-        if now - self._last_prune >= PRUNE_EVERY:
+        if now - self._last_prune >= PRUNE_EVERY and self.db_ok:
             self._last_prune = now
             d.addCallback(lambda _: self.db.run(prune_stats, now - self.stats_retention))
             d.addErrback(lambda f: self.log.warn("statistics pruning failed: {e}",
@@ -78,63 +142,132 @@ class ShareWriter(Service):
     # -- flushing -------------------------------------------------------------
 
     def flush(self) -> defer.Deferred:
-        """Write everything buffered, then replay any spill; fires when done
-        (shares are then in the database or durably in the spill file)."""
-        return self._lock.run(self._flush)
+        """Seal and fsync the journal, then write what waits; fires when done
+        (every share added before the call is then in the database, or durably
+        on disk if the database refused, or the database is slow)."""
+        durable = self._seal_or_sync()
+        return self._lock.run(self._flush, durable)
+
+    def _seal_or_sync(self):
+        j = self.journal
+        if j.records == 0 or j.live_fd is None:
+            return defer.succeed(None)
+        if (self.db_ok and len(self.queue) < MAX_QUEUED) or j.size >= MAX_FILE_BYTES:
+            path, file_id, fd = j.seal()
+            self.queue.append(Sealed(path, file_id, self.live))
+            self.live = []
+            return self._io_run(seal_durably, fd, j.directory)
+        # The database is away (or slow): keep appending to one file, durably;
+        # its shares are read back from disk when it is replayed.
+        self.live = None
+        self._report_growth()
+        return self._io_run(os.fsync, j.live_fd)
 
     @defer.inlineCallbacks
-    def _flush(self):
-        while self.buffer:
-            batch, self.buffer = self.buffer[:self.batch_size], self.buffer[self.batch_size:]
-            yield self.db.in_thread(self._write_or_spill, batch)
-        if self.db_ok and self.spill.has_pending():
-            yield self.db.in_thread(self._replay)
-
-    def _write_or_spill(self, batch):
-        """On the database thread: one transaction, or the spill file."""
+    def _flush(self, durable):
         try:
-            mappings = self.db.run_sync(self.store.write, batch)
-        except Exception as e:     # whatever the database said, the shares must survive
-            self.spill.append(batch)
-            self.spilled += len(batch)
-            if self.db_ok:
-                self.log.error("database write failed ({error}); spilling shares to {path}",
-                               error=_short(e), path=self.spill.path)
-            self.db_ok = False
-            self.store.forget()
-            return
-        self.store.remember(mappings)
-        self.written += len(batch)
-        if not self.db_ok:
-            self.log.info("database writable again; replaying spilled shares")
-        self.db_ok = True
+            yield durable
+        except OSError as e:
+            self._cannot_journal(e)
+        yield self._drain()
+        if self.db_ok and self.live is None and self.journal.records:
+            # The database came back during this flush: the outage's live file too.
+            try:
+                yield self._seal_or_sync()
+            except OSError as e:
+                self._cannot_journal(e)
+            yield self._drain()
 
-    def _replay(self):
-        """On the database thread: each sealed spill file in one transaction."""
-        for path in self.spill.pending():
-            file_id, records = read_spill(path)
+    @defer.inlineCallbacks
+    def _drain(self):
+        if self.unjournaled:
+            batch, self.unjournaled = self.unjournaled, []
+            ok = yield self.db.in_thread(self._write, Sealed(None, None, batch))
+            if not ok:
+                self.unjournaled[:0] = batch
+                return
+        while self.queue:
+            ok = yield self.db.in_thread(self._write, self.queue[0])
+            if not ok:
+                return
+            self.queue.popleft()
 
-            def replay(connection):
+    def _write(self, item):
+        """On the database thread: one sealed file (or unjournaled batch) in one
+        transaction with its id; True when the database has it."""
+        dropped = 0
+        file_id, records = item.file_id, item.records
+        if item.path is not None and (records is None or file_id is None):
+            file_id, records, dropped = read_spill(item.path)
+        removed = list(self._removed_ids)
+
+        def write(connection):
+            if file_id is not None:
                 done = connection.execute(select(spill_replays.c.file_id).where(
                     spill_replays.c.file_id == file_id)).first()
                 if done:
                     return 0, ({}, {})
-                mappings = self.store.write(connection, records) if records else ({}, {})
+            mappings = self.store.write(connection, records) if records else ({}, {})
+            if file_id is not None:
                 connection.execute(insert(spill_replays).values(
                     file_id=file_id, shares=len(records), replayed_at=time.time()))
-                return len(records), mappings
-            try:
-                count, mappings = self.db.run_sync(replay)
-            except Exception as e:
-                self.log.error("replaying {path} failed ({error}); will retry",
-                               path=path, error=_short(e))
+            if removed:
+                connection.execute(delete(spill_replays).where(
+                    spill_replays.c.file_id.in_(removed)))
+            return len(records), mappings
+        try:
+            count, mappings = self.db.run_sync(write)
+        except Exception as e:     # whatever the database said, the shares are on disk
+            self.store.forget()
+            if self.db_ok:
+                self.log.error("database write failed ({error}); shares wait in {path}* "
+                               "until it is back", error=_short(e), path=self.journal.path)
                 self.db_ok = False
-                self.store.forget()
-                return
-            self.store.remember(mappings)
-            self.written += count
-            os.unlink(path)
-            self.log.info("replayed {count} spilled shares from {path}", count=count, path=path)
+            if not item.failed:
+                item.failed = True
+                self.spilled += len(records)
+            return False
+        self.store.remember(mappings)
+        del self._removed_ids[:len(removed)]
+        self.written += count
+        if item.path is not None:
+            os.unlink(item.path)
+            # The removal must be durable before the id row may go (next batch).
+            fsync_directory(self.journal.directory)
+            self._removed_ids.append(file_id)
+        if dropped:
+            self.log.warn("{path}: {dropped} unreadable line(s) dropped (torn by a crash)",
+                          path=item.path, dropped=dropped)
+        if not self.db_ok:
+            self.db_ok = True
+            self._next_report = REPORT_FIRST_BYTES
+            self.log.info("database writable again; replayed shares from the journal")
+            self.db.reactor.callFromThread(self._recovered)
+        elif item.records is None and item.path is not None:
+            self.log.info("replayed {count} journaled shares from {path}", count=count,
+                          path=item.path)
+        return True
+
+    def _recovered(self):
+        for observer in list(self.recovery_observers):
+            observer()
+
+    def _report_growth(self):
+        waiting = self.journal.size + sum(_size(s.path) for s in self.queue)
+        if waiting < self._next_report:
+            return
+        while self._next_report <= waiting:
+            self._next_report *= 2
+        free = shutil.disk_usage(self.journal.directory).free
+        self.log.warn("share journal holds {mb} MB waiting for the database; {free} MB free "
+                      "on {path}", mb=waiting >> 20, free=free >> 20, path=self.journal.directory)
+
+
+def _size(path):
+    try:
+        return os.path.getsize(path)
+    except OSError:
+        return 0
 
 
 def _short(error) -> str:

@@ -1,5 +1,8 @@
 """Share writer: batches, flush on stop, spill while the database refuses, exact replay."""
+import dataclasses
+import json
 import os
+import shutil
 import sqlite3
 import tempfile
 
@@ -86,7 +89,7 @@ class ShareWriterMixin:
             await w.flush()
             self.assertEqual(w.spilled, 100)
             self.assertFalse(w.db_ok)
-            self.assertTrue(os.path.exists(self.spill_path))
+            self.assertTrue(w.journal.pending())
         finally:
             locker()
         late = [share() for _ in range(20)]
@@ -94,7 +97,7 @@ class ShareWriterMixin:
             w.add_share(r)
         await w.flush()
         self.assertTrue(w.db_ok)
-        self.assertFalse(w.spill.has_pending())
+        self.assertEqual(w.journal.pending(), [])
         self.assertEqual(share_hashes(self.db), sorted(r.hash for r in first + late))
 
     def _fail_fast_kw(self):
@@ -115,22 +118,58 @@ class ShareWriterMixin:
 
     async def test_a_replayed_file_is_never_inserted_twice(self):
         w = self.writer()
-        spill = spill_module.SpillFile(self.spill_path)
         records = [share() for _ in range(5)]
-        spill.append(records)
-        file_id, _ = spill_module.read_spill(self.spill_path)
+        for r in records:
+            w.add_share(r)
+        sealed_copy = self.spill_path + ".copy"
+        shutil.copy(self.spill_path, sealed_copy)
         await w.flush()
         self.assertEqual(count_shares(self.db), 5)
-        # A crash after the commit but before the file was deleted: the file is back.
-        spill.append(records)
+        # A crash after the commit but before the file was removed: the file is back.
+        os.replace(sealed_copy, self.spill_path + spill_module.READY_SUFFIX + "0-again")
+        w.queue.extend(spill_module.Sealed(p, None, None) for p in w.journal.pending())
+        await w.flush()
+        self.assertEqual(count_shares(self.db), 5)
+        self.assertEqual(w.journal.pending(), [])
+
+    async def test_every_share_is_in_the_journal_when_add_share_returns(self):
+        w = self.writer()
+        records = [share() for _ in range(3)]
+        for r in records:
+            w.add_share(r)
+        # Not flushed: the live file holds them (a SIGKILL now loses nothing).
         with open(self.spill_path) as f:
             lines = f.read().splitlines()
-        with open(self.spill_path, "w") as f:
-            f.write('{"gxcpool-spill": "%s"}\n' % file_id + "\n".join(lines[1:]) + "\n")
+        self.assertEqual([spill_module.decode_share(line) for line in lines[1:]], records)
+        self.assertEqual(count_shares(self.db), 0)
+
+    async def test_a_killed_writers_journal_is_replayed_once_at_start(self):
+        dead = ShareWriter(self.db, spill_path=self.spill_path, flush_interval=3600.0)
+        self.addCleanup(dead._stop_io)
+        records = [share() for _ in range(40)]
+        for r in records[:25]:
+            dead.add_share(r)
+        await dead.flush()                     # 25 written; the file is gone
+        for r in records[25:]:
+            dead.add_share(r)                  # 15 only in the live file: then killed
+        with open(self.spill_path, "a") as f:
+            f.write('[1700000000.0,"gxh')      # torn by the kill
+        w = self.writer()                      # the next process, same state directory
         await w.flush()
-        self.assertEqual(count_shares(self.db), 5)
-        self.assertFalse(w.spill.has_pending())
-        self.assertEqual(self.db.run_sync(
+        self.assertEqual(share_hashes(self.db), sorted(r.hash for r in records))
+        self.assertEqual(w.journal.pending(), [])
+        self.assertFalse(os.path.exists(self.spill_path))
+        restarted = self.writer()
+        await restarted.flush()
+        self.assertEqual(count_shares(self.db), 40)
+
+    async def test_replay_bookkeeping_does_not_grow(self):
+        w = self.writer()
+        for _ in range(10):
+            w.add_share(share())
+            await w.flush()
+        self.assertEqual(count_shares(self.db), 10)
+        self.assertLessEqual(self.db.run_sync(
             lambda c: c.execute(select(func.count()).select_from(spill_replays)).scalar()), 1)
 
 
@@ -139,9 +178,18 @@ globals().update(each_backend(ShareWriterMixin))
 
 def test_a_torn_last_line_is_dropped(tmp_path):
     path = tmp_path / "s.spill"
-    spill = spill_module.SpillFile(path)
-    spill.append([share(), share()])
+    journal = spill_module.ShareJournal(path)
+    records = [share(), share()]
+    for r in records:
+        journal.append(r)
     with open(path, "a") as f:
-        f.write('{"time": 1.0, "algor')
-    _, records = spill_module.read_spill(path)
-    assert len(records) == 2
+        f.write('[1700000000.0,"algor')
+    file_id, read, dropped = spill_module.read_spill(path)
+    assert (file_id, read, dropped) == (journal.file_id, records, 1)
+
+
+def test_older_spill_lines_are_still_read(tmp_path):
+    path = tmp_path / "old.spill"
+    record = share()
+    path.write_text('{"gxcpool-spill": "abc"}\n%s\n' % json.dumps(dataclasses.asdict(record)))
+    assert spill_module.read_spill(path) == ("abc", [record], 0)
