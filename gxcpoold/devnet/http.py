@@ -15,6 +15,8 @@ whatever arrived, sends one response and closes.  Emulation:
   SO_LINGER 0 so the client gets a reset, as with the node's unread data.
 * Bytes arriving after the read are never read; the kernel resets the
   connection when it is closed with them unread, exactly like the node.
+* ``request_latency`` delays every answer (and the handling of its request)
+  without blocking the reactor, to give the simulator the real node's speed.
 * ``single_read = False`` switches to a lenient reader that waits for the
   whole request by Content-Length (for tests that want to isolate the pool
   from transport defects).
@@ -74,8 +76,20 @@ class SingleReadProtocol(Protocol):
         self.answered = True
         settings = self.factory.settings
         limit = settings.request_limit if settings.single_read else len(self.buffer)
-        response = routes.answer(self.factory.dispatcher, bytes(self.buffer[:limit]))
-        if len(self.buffer) > limit:
+        request, overflow = bytes(self.buffer[:limit]), len(self.buffer) > limit
+        if settings.request_latency > 0:
+            # The node's accept loop serves a request about one 10 ms tick late
+            # (§6.1).  Waiting in the reactor keeps other connections going; the
+            # request is handled even if the client has given up meanwhile, as
+            # the node does.
+            self.factory.reactor.callLater(settings.request_latency, self._respond,
+                                           request, overflow)
+        else:
+            self._respond(request, overflow)
+
+    def _respond(self, request: bytes, overflow: bool):
+        response = routes.answer(self.factory.dispatcher, request)
+        if overflow:
             self._send_then_reset(response)
         else:
             self.transport.write(response)

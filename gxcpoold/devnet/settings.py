@@ -32,6 +32,7 @@ class DevNodeSettings:
     clock_offset: float = 0.0             # seconds added to the host clock (§3.4 window tests)
     request_limit: int = 8191             # bytes of the single read (§1.2)
     single_read: bool = True              # emulate the node's one-read transport (§1.2)
+    request_latency: float = 0.0          # seconds each answer waits; the real node ~0.010 (§6.1)
     mempool_expiry: float = 3600.0        # seconds until an unmined tx leaves the mempool (§3.9)
     txid_rewrite: bool = True             # mined txs get a new txid t' (§3.9 point 3)
     stale_mempool: bool = True            # mined txs stay in the mempool and poison blocks (§3.9 point 4)
@@ -88,6 +89,8 @@ class DevNodeSettings:
             fail("other_miner_interval", "must be >= 0 (0 = off)")
         if self.request_limit < 64:
             fail("request_limit", "must be >= 64 bytes")
+        if not 0 <= self.request_latency <= 10:
+            fail("request_latency", "must be from 0 to 10 seconds")
         if self.mempool_expiry <= 0:
             fail("mempool_expiry", "must be > 0 seconds")
         if self.state_file == "":

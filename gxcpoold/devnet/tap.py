@@ -25,6 +25,9 @@ _VALUES = {
                                                             "miner, 0 = off [default: 0]"),
     "clock-offset": ("clock_offset", float, "seconds added to the node clock [default: 0]"),
     "request-limit": ("request_limit", int, "bytes of the single read [default: 8191]"),
+    "request-latency": ("request_latency", float, "seconds each RPC answer waits, like the "
+                                                  "real node's 10 ms accept loop (0.010) "
+                                                  "[default: 0]"),
     "mempool-expiry": ("mempool_expiry", float, "seconds before an unmined tx is dropped "
                                                 "[default: 3600]"),
     "genesis-seed": ("genesis_seed", str, "seed for a reproducible genesis, wallet and txids "
