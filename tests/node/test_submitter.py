@@ -63,11 +63,12 @@ def run(client, cand=None, retries=3):
     return status, recorder.statuses[(cand.height, cand.hash)], submitter, refreshes
 
 
-def test_accepted_and_confirmed():
+def test_accepted_at_the_cost_of_one_node_call():
     client = FakeClient("accept")
+    client.getblockhash = None          # a plain success needs no confirmation round trip
     status, statuses, submitter, refreshes = run(client)
     assert status == ACCEPTED
-    assert [s for s, _ in statuses] == [CANDIDATE, SUBMITTED, ACCEPTED]
+    assert [s for s, _ in statuses] == [CANDIDATE, ACCEPTED]
     assert submitter.mined_txids == {"t0", "t1"} and refreshes == [1]
 
 
@@ -126,10 +127,12 @@ def test_validation_failed_coinbase_only_is_final():
     assert status == REJECTED and len(client.sent) == 1
 
 
-def test_difficulty_mismatch_refreshes_the_template():
+def test_difficulty_mismatch_is_stale_and_refreshes_the_template():
+    # at the retarget, a block for the old height gets this instead of "Stale block" (spec 6.1)
     status, statuses, _, refreshes = run(FakeClient(
         rpc("Block difficulty mismatch. Network requires 1.750000")))
-    assert status == REJECTED and "difficulty" in statuses[-1][1] and refreshes == [1]
+    assert status == REJECTED and refreshes == [1]
+    assert statuses[-1][1].startswith("stale") and "difficulty" in statuses[-1][1]
 
 
 def test_transport_errors_are_retried():
@@ -212,3 +215,150 @@ def test_stopping_with_nothing_in_flight_is_immediate():
     submitter = BlockSubmitter(FakeClient(), MemoryBlockRecorder(), clock=Clock())
     submitter.startService()
     assert submitter.stopService() is None
+
+
+# ------------------------------------------------------------------ one lane for the whole pool
+
+def candidate_n(n, height=10, prev="p" * 64, txs=0):
+    """Distinct candidates (hashes) for one height."""
+    c = candidate(txs=txs, height=height)
+    block_hash = "0%063x" % (n + 1)
+    block = dict(c.block, hash=block_hash, previousblockhash=prev)
+    return BlockCandidate(time=1.0, algorithm="sha256d", height=height, hash=block_hash,
+                          previousblockhash=prev, address="a", worker="w%d" % n, work=1,
+                          block=block)
+
+
+class ManualClient(FakeClient):
+    """submitblock waits until the test answers it; getblockhash reads the chain."""
+
+    def __init__(self):
+        super().__init__()
+        self.waiting = []
+
+    def submitblock(self, block):
+        self.sent.append(block)
+        d = defer.Deferred()
+        self.waiting.append((block, d))
+        return d
+
+    def answer(self, what):
+        block, d = self.waiting.pop(0)
+        if isinstance(what, Exception):
+            d.errback(what)
+        else:
+            self.chain[block["height"]] = block["hash"]
+            d.callback(block)
+
+
+def lane(max_fallbacks=4):
+    client = ManualClient()
+    recorder = MemoryBlockRecorder()
+    submitter = BlockSubmitter(client, recorder, clock=Clock(), max_fallbacks=max_fallbacks)
+    return client, recorder, submitter
+
+
+def submit_all(submitter, candidates):
+    results = {}
+    for c in candidates:
+        submitter.submit(c).addCallback(lambda status, c=c: results.__setitem__(c.hash, status))
+    return results
+
+
+def test_one_submission_in_flight_and_late_candidates_are_shares_only():
+    client, recorder, submitter = lane(max_fallbacks=2)
+    cands = [candidate_n(i) for i in range(6)]
+    results = submit_all(submitter, cands)
+    assert len(client.sent) == 1                     # the rest wait or are shares only
+    assert results == {cands[3].hash: None, cands[4].hash: None, cands[5].hash: None}
+    client.answer("accept")
+    assert len(client.sent) == 1                     # fallbacks closed quietly, never sent
+    assert results[cands[0].hash] == ACCEPTED
+    assert results[cands[1].hash] is None and results[cands[2].hash] is None
+    assert [c.hash for c in recorder.candidates] == [cands[0].hash]   # no records for shares
+    late = candidate_n(7)
+    assert submitter.submit(late).result is None and len(client.sent) == 1
+    assert submitter.counts == {ACCEPTED: 1, "not sent": 6}
+
+
+def test_fallback_is_tried_when_the_refusal_does_not_doom_it():
+    client, recorder, submitter = lane()
+    cands = [candidate_n(i) for i in range(3)]
+    results = submit_all(submitter, cands)
+    client.answer(rpc("Block timestamp too far in future"))
+    assert results[cands[0].hash] == REJECTED
+    assert len(client.sent) == 2 and client.sent[1]["hash"] == cands[1].hash
+    client.answer("accept")
+    assert results == {cands[0].hash: REJECTED, cands[1].hash: ACCEPTED, cands[2].hash: None}
+    assert len(client.sent) == 2
+
+
+def test_a_taken_height_dooms_every_fallback():
+    client, _, submitter = lane()
+    cands = [candidate_n(i) for i in range(3)]
+    results = submit_all(submitter, cands)
+    client.chain[10] = "f" * 64                      # another miner's block
+    client.answer(rpc("Stale block"))
+    assert results == {cands[0].hash: REJECTED, cands[1].hash: None, cands[2].hash: None}
+    assert len(client.sent) == 1
+
+
+def test_a_newer_height_replaces_the_fallbacks_and_goes_next():
+    client, _, submitter = lane()
+    old = [candidate_n(i) for i in range(3)]
+    new = candidate_n(9, height=11, prev="q" * 64)
+    results = submit_all(submitter, old + [new])
+    assert results == {old[1].hash: None, old[2].hash: None}
+    assert submitter.submit(candidate_n(8)).result is None      # older than the newest height
+    client.answer(rpc("Stale block"))
+    assert [b["hash"] for b in client.sent] == [old[0].hash, new.hash]
+    client.answer("accept")
+    assert results[new.hash] == ACCEPTED
+
+
+def test_node_outage_logs_one_line_per_height_and_leaves_outcomes_open():
+    from twisted.logger import globalLogPublisher
+    events = []
+    globalLogPublisher.addObserver(events.append)
+    try:
+        client = FakeClient(*[NodeTransportError("connection refused")] * 12)
+        clock = Clock()
+        recorder = MemoryBlockRecorder()
+        submitter = BlockSubmitter(client, recorder, clock=clock, retries=3)
+        cands = [candidate_n(i) for i in range(3)]
+        results = submit_all(submitter, cands)
+        for _ in range(60):
+            clock.advance(1)
+    finally:
+        globalLogPublisher.removeObserver(events.append)
+    assert results == {c.hash: SUBMITTED for c in cands}      # each tried in turn, all durable
+    assert len(recorder.candidates) == 3 and len(client.sent) == 12
+    mine = [e for e in events if e.get("log_namespace", "").endswith("BlockSubmitter")]
+    levels = [e["log_level"].name for e in mine]
+    assert levels == ["warn"], [e.get("log_format") for e in mine]
+    assert "height" in mine[0]["log_format"] and mine[0]["height"] == 10
+
+
+def test_recorder_failures_are_one_warning_and_the_block_still_goes_out():
+    from twisted.logger import globalLogPublisher
+
+    class BrokenRecorder(MemoryBlockRecorder):
+        def record_candidate(self, c):
+            return defer.fail(OSError("disk full"))
+
+        def set_block_status(self, *args):
+            raise RuntimeError("database down")
+
+    events = []
+    globalLogPublisher.addObserver(events.append)
+    try:
+        client = FakeClient("accept", "accept")
+        submitter = BlockSubmitter(client, BrokenRecorder(), clock=Clock())
+        first, second = candidate_n(1), candidate_n(2, height=11, prev="q" * 64)
+        results = submit_all(submitter, [first, second])
+    finally:
+        globalLogPublisher.removeObserver(events.append)
+    assert results == {first.hash: ACCEPTED, second.hash: ACCEPTED}
+    mine = [e for e in events if e.get("log_namespace", "").endswith("BlockSubmitter")]
+    assert [e["log_level"].name for e in mine] == ["warn", "info", "info"]
+    assert not any(e.get("log_failure") for e in mine)         # no tracebacks
