@@ -10,6 +10,7 @@ Any mistake raises ConfigError whose message is one line naming the key, so
 start-up stops with something an operator can act on.
 """
 import dataclasses
+import math
 import os
 import tomllib
 import types
@@ -22,6 +23,7 @@ from urllib.parse import urlsplit
 from gxcpoold.addresses import NETWORKS, AddressError, check_address
 from gxcpoold.amounts import AmountError, gxc_to_base_units
 from gxcpoold.devnet.settings import DevNodeSettings
+from gxcpoold.redact import redact
 
 DEFAULT_CONFIG_PATH = Path("/etc/gxcpool/gxcpool.toml")
 PACKAGED_STATE_DIR = Path("/var/lib/gxcpool")
@@ -87,6 +89,44 @@ def _node_url(value) -> str:
     if parts.scheme != "http" or not parts.hostname or port is None:
         raise ValueError("must be http://HOST:PORT (the GXC node speaks plain HTTP), got %r"
                          % (value,))
+    return value
+
+
+DATABASE_BACKENDS = ("sqlite", "postgresql")
+
+
+def database_url_error(url):
+    """Why gxcpool cannot use this database URL, or None.
+
+    Checked at start-up and by gxcpool-admin, so a typo is one line instead of
+    a traceback from deep inside SQLAlchemy.  The reason never repeats the URL
+    (it may hold a password)."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+    hint = "use sqlite:///PATH or postgresql+psycopg://USER@HOST/DATABASE"
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return "not a database URL (%s)" % hint
+    if parsed.get_backend_name() not in DATABASE_BACKENDS:
+        return "unsupported database %r (%s)" % (parsed.get_backend_name(), hint)
+    try:
+        parsed.get_dialect().import_dbapi()
+    except ArgumentError:
+        return "unknown driver %r (%s)" % (parsed.get_driver_name(), hint)
+    except ImportError as e:
+        return "the database driver is not installed (%s)" % e
+    return None
+
+
+def _database_url(value) -> str:
+    if not isinstance(value, str):
+        raise ValueError("must be a database URL such as "
+                         "\"postgresql+psycopg://pool@db/gxcpool\"")
+    if value:
+        error = database_url_error(value)
+        if error is not None:
+            raise ValueError(error)
     return value
 
 
@@ -156,6 +196,8 @@ class StratumSettings:
     idle_timeout: float = 30.0        # seconds to subscribe and authorize before being dropped
     max_connections_per_ip: int = 256
     ban_seconds: float = 600.0        # how long an abusive IP is refused
+    line_timeout: float = 60.0        # seconds an unfinished request line may wait for its newline
+    listen_backlog: int = 1024        # connections the kernel queues while accepts catch up
 
 
 STRATUM_DEFAULTS = {
@@ -173,7 +215,7 @@ STRATUM_DEFAULTS = {
 @dataclass(frozen=True)
 class DatabaseSettings:
     # Empty: SQLite (WAL) in the state directory.  PostgreSQL: postgresql+psycopg://user@host/db
-    url: str = ""
+    url: str = _parsed(_database_url, default="")
     share_batch_size: int = 5000      # shares per transaction
     share_flush_interval: float = 1.0  # seconds between share writes
     stats_retention_days: float = 7.0  # hashrate statistics older than this are deleted
@@ -282,9 +324,12 @@ def _convert(value, annotation, from_env):
             raise ValueError("must be true or false")
         if kind in (int, float):
             try:
-                return kind(text)
+                value = kind(text)
             except ValueError:
                 raise ValueError("must be a number") from None
+            if kind is float and not math.isfinite(value):
+                raise ValueError("must be a finite number")
+            return value
         return text
     if value is None and optional:
         return None
@@ -299,6 +344,8 @@ def _convert(value, annotation, from_env):
     if kind is float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ValueError("must be a number")
+        if not math.isfinite(value):           # TOML has inf and nan literals
+            raise ValueError("must be a finite number")
         return float(value)
     if kind is str:
         if not isinstance(value, str):
@@ -335,7 +382,8 @@ def _read_fields(section, cls, layers, defaults=None):
                     values[name] = _convert(raw, hints[name], from_env)
             except ValueError as e:
                 where = "environment " if from_env else ""
-                raise ConfigError("%s[%s] %s = %r: %s" % (where, section, name, raw, e)) from None
+                raise ConfigError("%s[%s] %s = %s: %s" % (where, section, name, redact(repr(raw)),
+                                                         e)) from None
     base = defaults if defaults is not None else cls()
     return dataclasses.replace(base, **values)
 
@@ -446,6 +494,9 @@ def read_toml(path) -> dict:
         raise ConfigError("cannot read configuration file %s: %s" % (path, e.strerror)) from None
     except tomllib.TOMLDecodeError as e:
         raise ConfigError("configuration file %s is not valid TOML: %s" % (path, e)) from None
+    except UnicodeDecodeError as e:
+        raise ConfigError("configuration file %s is not UTF-8 text (byte 0x%02x at offset %d)"
+                          % (path, e.object[e.start], e.start)) from None
 
 
 def load_config(path=None, environ=None, overrides=None) -> Config:
@@ -494,7 +545,8 @@ def load_config(path=None, environ=None, overrides=None) -> Config:
         _check_positive(section, s, ("start_difficulty", "min_difficulty", "max_difficulty",
                                      "shares_per_minute", "retarget_interval"))
         _check_positive(section, s, ("max_line_bytes", "requests_per_second", "idle_timeout",
-                                     "max_connections_per_ip", "ban_seconds"))
+                                     "max_connections_per_ip", "ban_seconds", "line_timeout"))
+        _check_range(section, "listen_backlog", s.listen_backlog, 1, 65535)
         _check_range(section, "extranonce2_size", s.extranonce2_size, 4, 8)
         if not s.min_difficulty <= s.start_difficulty <= s.max_difficulty:
             raise ConfigError("[%s] start_difficulty = %r: must lie between min_difficulty (%r) "

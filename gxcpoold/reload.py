@@ -44,6 +44,7 @@ RESTART_REQUIRED = (
     "stratum.*.endpoint",
     "stratum.*.enabled",
     "stratum.*.extranonce2_size",
+    "stratum.*.listen_backlog",
     "web.*",
     "cluster.*",
     "devnet.*",

@@ -1,5 +1,14 @@
 """`twistd gxcpool`: command-line options and the service tree (DESIGN.md section 3)."""
 import os
+import sys
+
+from gxcpoold.shutdown import StopSignals
+
+# Before the heavy imports below: a Ctrl-C from here on stops the pool quietly
+# (gxcpoold/shutdown.py).  Only under twistd: an importing test keeps its own handler.
+STOP_SIGNALS = StopSignals()
+if "twisted.scripts.twistd" in sys.modules:
+    STOP_SIGNALS.install()
 
 from twisted.application.service import MultiService
 from twisted.logger import Logger
@@ -112,6 +121,15 @@ def makeService(options) -> PoolService:
         # One line an operator can act on, not a traceback (twistd has not
         # started logging yet, so this goes to the terminal or the journal).
         raise SystemExit("gxcpool: configuration error: %s" % e)
+    try:
+        os.makedirs(config.state_dir, exist_ok=True)
+    except OSError as e:
+        raise SystemExit("gxcpool: cannot create the state directory %s: %s"
+                         % (os.path.abspath(config.state_dir), e.strerror))
+    if not os.access(config.state_dir, os.W_OK | os.X_OK):
+        raise SystemExit("gxcpool: the state directory %s is not writable"
+                         % os.path.abspath(config.state_dir))
+    STOP_SIGNALS.attach(reactor)
     top = build_service(config, reactor)
     # SIGHUP reloads from the same file, environment and options (gxcpoold/reload.py).
     ConfigReloader(lambda: load_config(options["config"], overrides=options.overrides()),

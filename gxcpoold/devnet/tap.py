@@ -103,6 +103,8 @@ def main(argv=None) -> None:
     globalLogBeginner.beginLoggingTo([textFileLogObserver(sys.stdout)])
     service = makeService(options)
     service.startService()
-    service.whenListening().addErrback(lambda _: reactor.stop())
+    # the listen fails before reactor.run(): stop once it runs (quietly, gxcpoold/shutdown.py)
+    from gxcpoold.shutdown import stop_reactor
+    service.whenListening().addErrback(lambda _: reactor.callWhenRunning(stop_reactor, reactor))
     reactor.addSystemEventTrigger("before", "shutdown", service.stopService)
     reactor.run()

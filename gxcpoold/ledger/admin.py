@@ -18,14 +18,16 @@ import sys
 import time
 
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 
 from gxcpoold.amounts import AmountError, format_gxc, gxc_to_base_units
-from gxcpoold.config import ConfigError, load_config
+from gxcpoold.config import ConfigError, database_url_error, load_config
 from gxcpoold.ledger import accounts, bans, history, meta, migrate, pruning
 from gxcpoold.ledger import payoutstore as store
 from gxcpoold.ledger.chainscan import PaymentSeen
 from gxcpoold.ledger.db import Database
 from gxcpoold.ledger.schema import balances, payouts
+from gxcpoold.redact import redact
 
 
 class CommandError(Exception):
@@ -34,7 +36,11 @@ class CommandError(Exception):
 
 def _database(args) -> Database:
     url = args.database_url
-    if not url:
+    if url:
+        error = database_url_error(url)
+        if error is not None:
+            raise ConfigError("--database-url %s: %s" % (redact(repr(url)), error))
+    else:
         url = load_config(args.config).database_url
     return Database(url)
 
@@ -242,10 +248,18 @@ def main(argv=None):
     except ConfigError as e:
         print("gxcpool-admin: configuration error: %s" % e, file=sys.stderr)
         return 2
+    except OSError as e:            # e.g. the SQLite file's directory cannot be created
+        print("gxcpool-admin: cannot open the database: %s" % e, file=sys.stderr)
+        return 2
     try:
         return args.run(args, db) or 0
     except (CommandError, migrate.SchemaError) as e:
         print("gxcpool-admin: %s" % e, file=sys.stderr)
+        return 1
+    except OperationalError as e:
+        # the database is unreachable or its file cannot be opened: say so in one line
+        print("gxcpool-admin: cannot use the database %s: %s"
+              % (redact(db.url), str(e.orig).strip().splitlines()[0]), file=sys.stderr)
         return 1
     finally:
         db.close()

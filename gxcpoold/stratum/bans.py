@@ -12,6 +12,7 @@ from twisted.logger import Logger
 MALFORMED_LIMIT = 20
 INVALID_SHARES_MIN = 50
 INVALID_SHARE_RATIO = 0.9
+OPERATOR_BAN = "banned by the pool operator"
 
 
 class BanList:
@@ -34,20 +35,27 @@ class BanList:
         return address in self.operator_addresses
 
     def ban(self, ip, reason):
-        self._until[ip] = self.clock.seconds() + self.ban_seconds
+        self._until[ip] = (self.clock.seconds() + self.ban_seconds, reason)
         self.log.warn("banning {ip} for {seconds:.0f}s: {reason}", ip=ip,
                       seconds=self.ban_seconds, reason=reason)
 
-    def is_banned(self, ip):
+    def ban_of(self, ip):
+        """(reason, seconds left) while ip is banned, else None; an
+        operator's ban has no end (None seconds)."""
         if ip in self.operator_ips:
-            return True
-        until = self._until.get(ip)
-        if until is None:
-            return False
-        if self.clock.seconds() >= until:
+            return OPERATOR_BAN, None
+        ban = self._until.get(ip)
+        if ban is None:
+            return None
+        until, reason = ban
+        left = until - self.clock.seconds()
+        if left <= 0:
             del self._until[ip]
-            return False
-        return True
+            return None
+        return reason, left
+
+    def is_banned(self, ip):
+        return self.ban_of(ip) is not None
 
     def unban(self, ip):
         self._until.pop(ip, None)

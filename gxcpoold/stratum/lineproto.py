@@ -2,8 +2,10 @@
 
 Turns each line into (id, method, params) for `dispatch`, answers broken
 input with a readable error instead of raising, closes the connection on a
-line longer than the limit, and slows a client that sends too fast by
-pausing reads (back-pressure) rather than answering errors it would ignore.
+line longer than the limit, closes one whose partial line stays unfinished
+longer than line_timeout (a half-sent request must not hold a connection
+forever), and slows a client that sends too fast by pausing reads
+(back-pressure) rather than answering errors it would ignore.
 """
 import abc
 import json
@@ -28,10 +30,13 @@ class JsonLineProtocol(LineReceiver, metaclass=abc.ABCMeta):
     MAX_LENGTH = 16384
     requests_per_second = 50.0
     burst = 100.0
+    line_timeout = 60.0
 
     _tokens = None
     _last_refill = None
     _resume_call = None
+    _partial_call = None
+    _lines_seen = 0
 
     # ------------------------------------------------------------ to override
 
@@ -79,7 +84,13 @@ class JsonLineProtocol(LineReceiver, metaclass=abc.ABCMeta):
                                                % self.MAX_LENGTH))
         self.transport.loseConnection()
 
+    def dataReceived(self, data):
+        seen = self._lines_seen
+        super().dataReceived(data)
+        self._watch_partial_line(restart=self._lines_seen != seen)
+
     def lineReceived(self, line):
+        self._lines_seen += 1
         line = line.strip()
         if not line:
             return
@@ -130,6 +141,35 @@ class JsonLineProtocol(LineReceiver, metaclass=abc.ABCMeta):
             self.malformed(error.message)
         self.send_error(request_id, error)
 
+    # ------------------------------------------------------------ line timeout
+
+    def _watch_partial_line(self, restart):
+        """Time the bytes waiting for their newline; each completed line restarts the clock."""
+        if not self._buffer or not self.connected:
+            self._cancel_partial_timer()
+        elif restart or self._partial_call is None:
+            self._cancel_partial_timer()
+            self._partial_call = self.clock().callLater(self.line_timeout, self._partial_expired)
+
+    def _partial_expired(self):
+        self._partial_call = None
+        if not self.connected or not self._buffer:
+            return
+        if self.paused:                 # our rate limit holds lines back, not the peer
+            self._partial_call = self.clock().callLater(self.line_timeout, self._partial_expired)
+            return
+        self.log.info("closing {peer}: a request line unfinished for {seconds:g}s",
+                      peer=getattr(self.transport.getPeer(), "host", "?"),
+                      seconds=self.line_timeout)
+        self.send_error(None, MalformedRequest("Request line not finished within %g seconds; "
+                                               "closing" % self.line_timeout))
+        self.transport.loseConnection()
+
+    def _cancel_partial_timer(self):
+        if self._partial_call is not None and self._partial_call.active():
+            self._partial_call.cancel()
+        self._partial_call = None
+
     # ------------------------------------------------------------ rate limit
 
     def _throttle(self):
@@ -155,3 +195,4 @@ class JsonLineProtocol(LineReceiver, metaclass=abc.ABCMeta):
         if self._resume_call is not None and self._resume_call.active():
             self._resume_call.cancel()
         self._resume_call = None
+        self._cancel_partial_timer()

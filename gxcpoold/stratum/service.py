@@ -5,6 +5,8 @@ new job, checks shares and hands accepted ones to the ledger sink, hands
 block candidates to the block submitter, and asks miners to reconnect when
 the pool shuts down.
 """
+import re
+
 from twisted.application.service import Service
 from twisted.internet import defer
 from twisted.internet.endpoints import serverFromString
@@ -18,8 +20,23 @@ from gxcpoold.stratum import errors
 from gxcpoold.stratum.bans import BanList, ConnectionCounter
 from gxcpoold.stratum.errors import StratumError
 from gxcpoold.stratum.extranonce import ExtranonceAllocator
+from gxcpoold.stratum.refusals import Refusals, describe_ban
 from gxcpoold.stratum.session import StratumSession
 from gxcpoold.stratum.sharecheck import check_share
+
+
+# Endpoint types whose string takes backlog= (Twisted's default is 50: a burst of
+# reconnecting miners then waits for SYN retries, about a second each).
+_BACKLOG_ENDPOINTS = ("tcp", "tcp6", "ssl", "unix")
+
+
+def with_backlog(description, backlog):
+    """The endpoint string with backlog=N added, unless the operator wrote one
+    (theirs wins) or the endpoint type takes none."""
+    kind = description.split(":", 1)[0].strip().lower()
+    if kind not in _BACKLOG_ENDPOINTS or re.search(r"(?:^|:)backlog=", description):
+        return description
+    return "%s:backlog=%d" % (description, backlog)
 
 
 class StratumFactory(ServerFactory):
@@ -29,12 +46,17 @@ class StratumFactory(ServerFactory):
     def buildProtocol(self, addr):
         ip = getattr(addr, "host", str(addr))
         service = self.service
-        if service.bans.is_banned(ip):
-            return None                   # Twisted closes the socket
+        # refused peers get one line saying why and no session (gxcpoold/stratum/refusals.py)
+        ban = service.bans.ban_of(ip)
+        if ban is not None:
+            reason, seconds_left = ban
+            return service.refusals.refuse(ip, describe_ban(ip, reason, seconds_left),
+                                           "banned (%s)" % reason)
         if not service.connections.try_open(ip):
-            service.log.info("refusing {ip}: {n} connections already", ip=ip,
-                             n=service.connections.limit)
-            return None
+            limit = service.connections.limit
+            return service.refusals.refuse(
+                ip, "gxcpool: connection refused: %s already has %d connections" % (ip, limit),
+                "%d connections already" % limit)
         session = StratumSession(service, ip)
         session.factory = self
         return session
@@ -64,6 +86,7 @@ class StratumService(Service):
         self.extranonces = ExtranonceAllocator(instance_id)
         self.bans = BanList(reactor, settings.ban_seconds)
         self.connections = ConnectionCounter(settings.max_connections_per_ip)
+        self.refusals = Refusals(reactor, algorithm.NAME)
         self.sessions = set()
         self.port = None
         self.blocks_found = 0
@@ -76,7 +99,8 @@ class StratumService(Service):
     def startService(self):
         super().startService()
         self.jobs.add_listener(self.broadcast)
-        endpoint = serverFromString(self.reactor, self.settings.endpoint)
+        endpoint = serverFromString(self.reactor, with_backlog(self.settings.endpoint,
+                                                               self.settings.listen_backlog))
         d = endpoint.listen(self.factory)
         d.addCallback(self._listening_on)
         d.addErrback(self._listen_failed)
@@ -91,8 +115,9 @@ class StratumService(Service):
 
     def reconfigure(self, config):
         """Apply reloadable settings (SIGHUP): difficulty limits, vardiff aim,
-        line and rate limits, bans, the per-IP cap and address leniency.  The
-        endpoint, `enabled` and extranonce2_size need a restart (gxcpoold/reload.py)."""
+        line and rate limits, the line timeout, bans, the per-IP cap and address
+        leniency.  The endpoint, `enabled`, extranonce2_size and listen_backlog
+        need a restart (gxcpoold/reload.py)."""
         settings = config.stratum[self.algorithm.NAME]
         self.settings = settings
         self.lenient = config.pool.miner_address_check == "lenient"
@@ -114,7 +139,10 @@ class StratumService(Service):
             d.callback(port)
 
     def _listen_failed(self, failure):
-        self.log.failure("cannot listen on {endpoint}", failure, endpoint=self.settings.endpoint)
+        # an operator's problem (port in use, no permission): one line, no traceback
+        self.log.critical("{algorithm} stratum cannot listen on {endpoint}: {error}",
+                          algorithm=self.algorithm.NAME, endpoint=self.settings.endpoint,
+                          error=failure.getErrorMessage())
         waiting, self._waiting = self._waiting, []
         for d in waiting:
             d.errback(failure)
@@ -136,6 +164,7 @@ class StratumService(Service):
         if self.port is not None:
             yield self.port.stopListening()
             self.port = None
+        self.refusals.stop()
         # ask miners to come back (to us after a restart, or to a peer instance)
         for session in list(self.sessions):
             session.send_notification("client.reconnect", [])

@@ -106,6 +106,7 @@ class StratumSession(JsonLineProtocol):
 
     def _apply_limits(self, settings):
         self.MAX_LENGTH = settings.max_line_bytes
+        self.line_timeout = settings.line_timeout
         self.requests_per_second = settings.requests_per_second
         self.burst = max(2 * settings.requests_per_second, 20.0)
 

@@ -5,6 +5,7 @@ import os
 
 import pytest
 
+from gxcpoold.stratum.refusals import RefusedConnection
 from tests.stratum.helpers import MINER_ADDRESS, Pool, gxc_template
 
 
@@ -129,10 +130,15 @@ def test_flood_of_malformed_messages_bans_the_ip(pool):
     for _ in range(25):
         peer.send_line(b"nonsense\n")
     assert peer.closed
-    assert pool.connect(ip="10.9.9.9", port=2) is None       # refused while banned
-    assert pool.connect(ip="10.9.9.8") is not None
+    assert refused(pool.connect(ip="10.9.9.9", port=2))       # refused while banned
+    assert not refused(pool.connect(ip="10.9.9.8"))
     pool.clock.advance(pool.service.settings.ban_seconds + 1)
-    assert pool.connect(ip="10.9.9.9", port=3) is not None
+    assert not refused(pool.connect(ip="10.9.9.9", port=3))
+
+
+def refused(peer):
+    """A refused connection reads one client.show_message line and no session is made."""
+    return isinstance(peer.protocol, RefusedConnection)
 
 
 def test_mostly_invalid_shares_ban_the_ip(pool):
@@ -160,9 +166,12 @@ def test_stale_shares_do_not_ban(pool):
 def test_connections_per_ip_are_capped(pool):
     pool = Pool(max_connections_per_ip=3)
     peers = [pool.connect(ip="10.3.3.3", port=p) for p in range(4)]
-    assert [p is not None for p in peers] == [True, True, True, False]
+    assert [refused(p) for p in peers] == [False, False, False, True]
+    (message,) = peers[3].read()
+    assert message["method"] == "client.show_message"
+    assert "10.3.3.3 already has 3 connections" in message["params"][0]
     peers[0].protocol.connectionLost(None)
-    assert pool.connect(ip="10.3.3.3", port=9) is not None
+    assert not refused(pool.connect(ip="10.3.3.3", port=9))
 
 
 def test_fast_clients_are_slowed_down_not_dropped(pool):
