@@ -72,7 +72,7 @@ class LedgerService(MultiService):
                           "are stopped", error=failure.getErrorMessage())
         from twisted.internet import reactor as global_reactor
         if self.reactor is global_reactor:
-            self.reactor.callLater(0, self.reactor.stop)
+            self.reactor.callLater(0, stop_reactor, self.reactor)
 
     @defer.inlineCallbacks
     def stopService(self):
@@ -83,6 +83,7 @@ class LedgerService(MultiService):
             if child.running:
                 yield defer.maybeDeferred(child.stopService)
         self.running = 0
+        from gxcpoold.shutdown import stop_reactor      # quiet if already stopping
         self.db.close()
 
     def reconfigure(self, config):
