@@ -71,6 +71,7 @@ class LedgerService(MultiService):
         self.log.critical("ledger cannot start: {error}; shares, block crediting and payouts "
                           "are stopped", error=failure.getErrorMessage())
         from twisted.internet import reactor as global_reactor
+        from gxcpoold.shutdown import stop_reactor      # quiet if already stopping
         if self.reactor is global_reactor:
             self.reactor.callLater(0, stop_reactor, self.reactor)
 
@@ -83,7 +84,6 @@ class LedgerService(MultiService):
             if child.running:
                 yield defer.maybeDeferred(child.stopService)
         self.running = 0
-        from gxcpoold.shutdown import stop_reactor      # quiet if already stopping
         self.db.close()
 
     def reconfigure(self, config):
