@@ -180,6 +180,26 @@ def test_devnet_follows_the_pool_network(tmp_path):
     ("[devnet]\nmaturity = 'six'\n", {}, r"^\[devnet\] maturity = 'six': must be a whole number"),
     ("[devnet]\ndemo_miner_threads = -1\n", {},
      r"^\[devnet\] demo_miner_threads = -1: must be from 0 to 64"),
+    ("[stratum.sha256d]\nretarget_interval = inf\n", {},
+     r"^\[stratum.sha256d\] retarget_interval = inf: must be a finite number$"),
+    ("[node]\ntimeout = nan\n", {}, r"^\[node\] timeout = nan: must be a finite number$"),
+    ("[payouts]\ninterval = -inf\n", {}, r"^\[payouts\] interval = -inf: must be a finite"),
+    ("[devnet]\ndifficulty = inf\n", {}, r"^\[devnet\] difficulty = inf: must be a finite"),
+    ("", {"GXCPOOL_STRATUM_GXHASH_BAN_SECONDS": "Infinity"},
+     r"^environment \[stratum.gxhash\] ban_seconds = 'Infinity': must be a finite number$"),
+    ("[stratum.sha256d]\nline_timeout = 0\n", {},
+     r"^\[stratum.sha256d\] line_timeout = 0.0: must be more than 0"),
+    ("[stratum.ethash]\nlisten_backlog = 0\n", {},
+     r"^\[stratum.ethash\] listen_backlog = 0: must be from 1 to 65535"),
+    ("[database]\nurl = 'foo://bar'\n", {},
+     r"^\[database\] url = 'foo://bar': unsupported database 'foo' \(use sqlite:///PATH or "
+     r"postgresql\+psycopg://USER@HOST/DATABASE\)$"),
+    ("[database]\nurl = 'not a url'\n", {}, r"^\[database\] url = 'not a url': not a database URL"),
+    ("[database]\nurl = 'postgresql+nodriver://pool:secret@db/gxcpool'\n", {},
+     r"^\[database\] url = 'postgresql\+nodriver://pool:\*\*\*@db/gxcpool': unknown driver"),
+    ("", {"GXCPOOL_DATABASE_URL": "postgresql+psycopg2://pool:secret@db/gxcpool"},
+     r"^environment \[database\] url = 'postgresql\+psycopg2://pool:\*\*\*@db/gxcpool': "
+     r"the database driver is not installed"),
     ("pool = 3\n", {}, r"^\[pool\] must be a table"),
     ("[pool\n", {}, r"is not valid TOML"),
 ])
@@ -192,3 +212,25 @@ def test_mistakes_name_the_key_in_one_line(tmp_path, text, environ, message):
 def test_missing_file_is_one_line():
     with pytest.raises(ConfigError, match=r"^configuration file /nonexistent.toml does not exist$"):
         load_config("/nonexistent.toml", environ={})
+
+
+def test_a_file_that_is_not_utf8_is_one_line(tmp_path):
+    path = tmp_path / "latin1.toml"
+    path.write_bytes("[pool]\nname = 'Café'\n".encode("latin-1"))
+    with pytest.raises(ConfigError, match=r"^configuration file .*latin1.toml is not UTF-8 text "
+                                          r"\(byte 0xe9 at offset 18\)$"):
+        load_config(path, environ={})
+
+
+def test_database_urls_gxcpool_can_use(tmp_path):
+    for url in ("", "sqlite:////var/lib/gxcpool/x.sqlite3", "sqlite://",
+                "postgresql+psycopg://pool@127.0.0.1/gxcpool"):
+        assert load(tmp_path, "[database]\nurl = '%s'\n" % url).database.url == url
+
+
+def test_stratum_listen_backlog_and_line_timeout(tmp_path):
+    config = load(tmp_path, "[stratum.sha256d]\nlisten_backlog = 4096\nline_timeout = 15.5\n")
+    assert config.stratum["sha256d"].listen_backlog == 4096
+    assert config.stratum["sha256d"].line_timeout == 15.5
+    assert config.stratum["gxhash"].listen_backlog == 1024
+    assert config.stratum["gxhash"].line_timeout == 60.0
