@@ -112,6 +112,7 @@ class NodeClient:
         self.reactor = reactor
         self.queue = CallQueue(max_in_flight, queue_limit)
         self.calls = 0                    # exchanges attempted (figures for benchmarks)
+        self._open = set()                # Deferreds of calls not answered yet
         self.timeout = timeout
         self.retries = retries
         self.retry_backoff = retry_backoff
@@ -156,7 +157,20 @@ class NodeClient:
         if retry is None:
             retry = method not in NOT_RETRIABLE
         attempts = 1 + (self.retries if retry else 0)
-        return self._call_with_retries(method, request, request_id, attempts)
+        d = self._call_with_retries(method, request, request_id, attempts)
+        if not d.called:
+            self._open.add(d)
+            d.addBoth(self._closed, d)
+        return d
+
+    def _closed(self, result, d):
+        self._open.discard(d)
+        return result
+
+    def cancel_all(self):
+        """Abandon every call in flight or waiting (the node link is stopping)."""
+        for d in list(self._open):
+            d.cancel()
 
     @defer.inlineCallbacks
     def _call_with_retries(self, method, request, request_id, attempts):
@@ -188,11 +202,17 @@ class NodeClient:
         started = self.reactor.seconds()
         protocol = _OneExchange(request)
         endpoint = HostnameEndpoint(self.reactor, self._host, self._port, timeout=self.timeout)
+        # Cancelled while resolving, HostnameEndpoint fails with a DNS error:
+        # remember that it was a cancel, so it is not retried as a transport error.
+        cancelled = []
+        connecting = endpoint.connect(_QuietFactory.forProtocol(lambda: protocol))
+        connected = defer.Deferred(lambda _: (cancelled.append(True), connecting.cancel()))
+        connecting.chainDeferred(connected)
         try:
-            yield endpoint.connect(_QuietFactory.forProtocol(lambda: protocol))
-        except inet_error.ConnectingCancelledError:
-            raise defer.CancelledError() from None     # the caller cancelled the call
-        except (inet_error.ConnectError, OSError) as e:
+            yield connected
+        except (inet_error.ConnectError, inet_error.ConnectingCancelledError, OSError) as e:
+            if cancelled or isinstance(e, inet_error.ConnectingCancelledError):
+                raise defer.CancelledError() from None     # the caller cancelled the call
             raise NodeTransportError("%s: cannot connect to %s: %s" % (method, self.url, e))
         remaining = max(0.0, self.timeout - (self.reactor.seconds() - started))
         timer = self.reactor.callLater(remaining, protocol.abort, NodeTransportError(

@@ -99,6 +99,7 @@ class NodeService(Service):
         self._loop = None
         if self._ticking is not None:
             self._ticking.cancel()     # abandon the RPC in flight
+        self.client.cancel_all()       # and any other (a template refresh after a block)
         return super().stopService()
 
     def _start_loop(self):

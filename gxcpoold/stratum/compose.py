@@ -1,6 +1,9 @@
 """The sha256d part of the service tree: jobs, block submitter, Stratum port."""
+import os
+
 from gxcpoold.algorithms import sha256d
 from gxcpoold.jobs import JobManager
+from gxcpoold.node.minedtxids import FILE_NAME as MINED_TXIDS_FILE, MinedTxids
 from gxcpoold.node.submitter import BlockSubmitter
 from gxcpoold.stratum.service import StratumService
 
@@ -9,7 +12,11 @@ def add_sha256d(parent, config, node, reactor, *, share_sink, block_recorder):
     """Attach JobManager and (if enabled) the sha256d StratumService to parent;
     returns (jobs, submitter, stratum or None)."""
     settings = config.stratum["sha256d"]
-    mined = set()       # txids the node mined: kept out of later jobs (node defect 6)
+    # txids the node mined, kept out of later jobs (node defect 6); one set for
+    # the whole pool, remembered across restarts
+    mined = MinedTxids(os.path.join(config.state_dir, MINED_TXIDS_FILE), clock=reactor,
+                       mempool_expiry=config.payouts.mempool_expiry)
+    mined.load()
     jobs = JobManager(node, clock=reactor, extranonce2_size=settings.extranonce2_size,
                       excluded_txids=mined, algorithm=sha256d)
     jobs.setName("jobs")

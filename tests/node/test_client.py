@@ -217,3 +217,13 @@ class Admission(ClientTestCase):
         calls = [client.call("getblockcount") for _ in range(3)]
         self.assertEqual((client.queue.in_flight, client.queue.waiting), (3, 0))
         await defer.gatherResults(calls)
+
+    async def test_cancel_all_abandons_every_call_and_retries_none(self):
+        node, url = self.slow_node()
+        client = self.client(url)
+        calls = [client.call("getblockcount"), client.getbestblockhash()]
+        client.cancel_all()                       # the node link is stopping
+        for d in calls:
+            self.failureResultOf(d, defer.CancelledError)
+        self.assertEqual((client.queue.in_flight, client.queue.waiting), (0, 0))
+        # no retry timer is left behind (trial fails the test on a dirty reactor)
