@@ -10,6 +10,19 @@ statistically far off (more than Z standard deviations), so a steady miner
 is left alone while a miner 1000x off is corrected after a handful of shares
 (too fast) or within a minute of silence (too slow).  The new difficulty
 scales by the measured ratio in one step.
+
+The network ceiling.  Normally a share is never worth more than a block: the
+difficulty is capped at the network's block difficulty (in share units), or
+a miner would keep quiet about hashes that are blocks but not shares.  When
+the network difficulty is below the share floor (the configured minimum or
+the miner's own floor) the cap is not applied at all: the floor and the
+aimed share rate win.  That is the real GXC testnet, fixed at D = 1, where
+one hash in 16 is a block (3.7e-9 in sha256d units): capped there, a CPU
+miner sends thousands of shares a second and every one is a block candidate
+for the same height (spec/gxc-node.md 6.1).  The chain takes one block per
+height anyway, so nothing is lost by asking for fewer, harder shares: every
+share is still a block candidate, the share rate stays at the aim, and the
+pool submits at most one block per height (node/submitter.py).
 """
 import math
 from collections import deque
@@ -30,7 +43,7 @@ class VarDiff:
         self.minimum = minimum
         self.maximum = maximum
         self.floor = minimum           # raised by suggest_difficulty / minimum-difficulty
-        self.ceiling = math.inf        # the network: a share worth more than a block is waste
+        self.ceiling = math.inf        # the network's block difficulty (see the module docstring)
         self.rate = shares_per_minute / 60.0
         self.interval = retarget_interval
         self.fixed = False             # a password d=N pins the difficulty
@@ -40,11 +53,15 @@ class VarDiff:
 
     # ------------------------------------------------------------ limits
 
+    @property
+    def ceiling_applies(self):
+        """False when the network is below the share floor (module docstring)."""
+        return self.ceiling >= max(self.floor, self.minimum)
+
     def _clamp(self, difficulty):
         d = min(max(difficulty, self.floor, self.minimum), self.maximum)
-        # the network ceiling wins over every floor: never ask for more than a block
-        if d > self.ceiling:
-            d = self.ceiling
+        if d > self.ceiling and self.ceiling_applies:
+            d = self.ceiling           # never ask for more than a block
         return d
 
     def _change(self, difficulty, now):
@@ -57,12 +74,12 @@ class VarDiff:
         return new
 
     def set_ceiling(self, ceiling, now):
-        """The network's block difficulty in share units; returns a new
-        difficulty if the current one is above it."""
+        """The network's block difficulty in share units (every job brings
+        it); returns a new difficulty if the current one must follow it."""
         self.ceiling = ceiling
-        if self.difficulty > ceiling:
+        if self._clamp(self.difficulty) != self.difficulty:
             return self._change(self.difficulty, now)
-        return None
+        return None                    # unchanged: the evidence window is kept
 
     def set_limits(self, *, minimum, maximum, shares_per_minute, retarget_interval, now):
         """The operator's limits changed (configuration reload).  A miner's own

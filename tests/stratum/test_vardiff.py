@@ -98,13 +98,39 @@ def test_minimum_difficulty_extension_is_a_floor_only():
     assert v.difficulty == 8.0
 
 
-def test_network_ceiling_wins():
-    v = vardiff(start=1.0, minimum=0.01)
+def test_network_ceiling_caps_the_difficulty_above_the_floor():
+    v = vardiff(start=1.0, minimum=0.001)
     assert v.set_ceiling(0.004, 0.0) == 0.004
     run(v, 0.1, 60.0)                # 25x too fast at the ceiling
     assert v.difficulty == 0.004
     v = vardiff(start=1.0)
     assert v.set_ceiling(50.0, 0.0) is None
+
+
+def test_network_below_the_floor_leaves_the_aim_in_charge():
+    # the real testnet: D = 1 is 3.7e-9 in sha256d units, under any sane floor
+    v = vardiff(start=1.0, minimum=0.0001)
+    assert v.set_ceiling(3.7e-9, 0.0) is None and v.difficulty == 1.0
+    assert not v.ceiling_applies
+    run(v, 30.0, 60.0)               # 10 shares/s against an aim of 20/min: raised
+    raised = v.difficulty
+    assert raised > 10.0
+    assert v.set_ceiling(3.7e-9, 61.0) is None and v.difficulty == raised  # each new job
+
+
+def test_the_miners_own_floor_also_lifts_the_ceiling():
+    v = vardiff(start=1.0, minimum=0.0001)
+    assert v.set_ceiling(0.5, 0.0) == 0.5            # above the configured floor: capped
+    assert v.suggest(2.0, 1.0) == 2.0                # the miner's floor is above the network
+    assert not v.ceiling_applies and v.difficulty == 2.0
+    assert v.set_ceiling(0.5, 2.0) is None and v.difficulty == 2.0
+
+
+def test_ceiling_back_above_the_floor_caps_again():
+    v = vardiff(start=8.0, minimum=0.0001)
+    v.set_ceiling(3.7e-9, 0.0)
+    assert v.difficulty == 8.0
+    assert v.set_ceiling(4.0, 1.0) == 4.0            # a network harder than the floor
 
 
 def test_fixed_difficulty_never_moves():
