@@ -48,6 +48,7 @@ class MinerProtocol(LineReceiver):
         self._ids = itertools.count(1)
         self._pending = {}
         self.writes_paused = False   # the pool is not reading: the send buffer is full
+        self.replies_dropped = 0
 
     def request(self, method, *params):
         request_id = next(self._ids)
@@ -60,9 +61,11 @@ class MinerProtocol(LineReceiver):
     def reply(self, request_id, result):
         """Answer a request from the pool, unless the pool is not reading our
         answers anyway (a pool that keeps asking would grow the send buffer)."""
-        if not self.writes_paused:
-            self.transport.write(json.dumps({"id": request_id, "result": result,
-                                             "error": None}).encode() + b"\n")
+        if self.writes_paused:
+            self.replies_dropped += 1
+            return
+        self.transport.write(json.dumps({"id": request_id, "result": result,
+                                         "error": None}).encode() + b"\n")
 
     # IPushProducer: the transport says when its send buffer is full or drained
     def pauseProducing(self):
@@ -347,6 +350,11 @@ class Miner:
         if reason not in self._reasons and len(self._reasons) >= MAX_REASONS:
             reason = "other"
         self._reasons[reason] += 1
+
+    @property
+    def open_jobs(self):
+        """How many jobs the miner would still submit shares for."""
+        return len(self._jobs)
 
     # ------------------------------------------------------------ reporting
 
