@@ -90,6 +90,7 @@ class StratumService(Service):
         self.sessions = set()
         self.port = None
         self.blocks_found = 0
+        self._candidate_height = None   # (height, parent) of the last block candidate
         self._waiting = []
         self._tick = None
         self.factory = StratumFactory(self)
@@ -248,12 +249,17 @@ class StratumService(Service):
             hash=result.hash_hex, previousblockhash=job.previousblockhash, address=address,
             worker=worker, work=checked.work, block=block, solution=solution)
         self.blocks_found += 1
-        self.log.info("block candidate {hash} at height {height} by {address}.{worker}",
-                      hash=result.hash_hex, height=job.height, address=address, worker=worker)
+        # At D = 1 every share is a candidate: one info line per height is enough
+        # (the submitter sends one block per height and logs what became of it).
+        first = self._candidate_height != (job.height, job.previousblockhash)
+        self._candidate_height = (job.height, job.previousblockhash)
+        (self.log.info if first else self.log.debug)(
+            "block candidate {hash} at height {height} by {address}.{worker}",
+            hash=result.hash_hex, height=job.height, address=address, worker=worker)
         if self.submit_block is None:
             self.log.error("no block submitter configured; candidate {hash} dropped",
                            hash=result.hash_hex)
             return
         d = defer.maybeDeferred(self.submit_block, candidate)
-        d.addErrback(lambda f: self.log.failure("block submission of {hash} failed", f,
-                                                hash=result.hash_hex))
+        d.addErrback(lambda f: self.log.error("block submission of {hash} failed: {error}",
+                                              hash=result.hash_hex, error=f.getErrorMessage()))
