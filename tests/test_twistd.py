@@ -166,7 +166,7 @@ def interrupt_devnet_run(tmp_path, when, signals=1):
 # any of the pool's code (and its handler) exists.
 @pytest.mark.parametrize("when, signals", [
     (0.5, 1), (0.8, 1), (1.2, 1), (2.0, 1), (0.8, 3),
-    ("twistd 2", 2),                          # logging has just started
+    ("starting up", 2),                       # logging has just started
     ("stratum listening on", 2),
     ("accepted by the node", 3),              # an impatient second and third Ctrl-C
 ])
