@@ -2,6 +2,8 @@
 import json
 import os
 import secrets
+import shutil
+import tempfile
 
 from twisted.internet import defer, reactor
 from twisted.internet.task import Clock
@@ -31,8 +33,9 @@ def mined_set(path, clock, **kw):
 
 class MinedTxidsFile(unittest.TestCase):
     def setUp(self):
-        self.path = os.path.join(self.mktemp() + "-state", "mined-txids.json")
-        os.makedirs(os.path.dirname(self.path))
+        state = tempfile.mkdtemp(prefix="gxcpool-mined-")
+        self.addCleanup(shutil.rmtree, state)
+        self.path = os.path.join(state, "mined-txids.json")
         self.clock = Clock()
         self.clock.advance(1_000_000)
 
@@ -154,8 +157,8 @@ class RestartOnTheDevnet(unittest.TestCase):
         return txid, job, sent
 
     def setUp(self):
-        self.state = self.mktemp()
-        os.makedirs(self.state)
+        self.state = tempfile.mkdtemp(prefix="gxcpool-mined-")
+        self.addCleanup(shutil.rmtree, self.state)
 
     async def test_first_block_after_a_restart_leaves_the_mined_tx_out(self):
         txid, job, sent = await self.mine_with_a_restart(None)
