@@ -92,8 +92,8 @@ class JsonLineProtocol(LineReceiver, metaclass=abc.ABCMeta):
     def lineReceived(self, line):
         self._lines_seen += 1
         line = line.strip()
-        if not line:
-            return
+        if not line or getattr(self.transport, "disconnecting", False):
+            return                      # closing: what else the peer sent is not read
         self._throttle()
         try:
             message = json.loads(line)

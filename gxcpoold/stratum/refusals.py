@@ -23,11 +23,12 @@ def message_line(text):
 
 
 def describe_ban(ip, reason, seconds_left):
+    """What a banned miner is told: why, and for how long."""
     if seconds_left is None:
-        return "gxcpool: connection refused: %s is %s" % (ip, reason)
+        return "%s is %s" % (ip, reason)
     minutes = int(-(-seconds_left // 60))             # rounded up: never says 0
-    return ("gxcpool: connection refused: %s is banned for %d more minute%s (%s)"
-            % (ip, minutes, "" if minutes == 1 else "s", reason))
+    return "%s is banned for %d more minute%s (%s)" % (ip, minutes, "" if minutes == 1 else "s",
+                                                      reason)
 
 
 class RefusedConnection(Protocol):

@@ -50,8 +50,9 @@ class StratumFactory(ServerFactory):
         ban = service.bans.ban_of(ip)
         if ban is not None:
             reason, seconds_left = ban
-            return service.refusals.refuse(ip, describe_ban(ip, reason, seconds_left),
-                                           "banned (%s)" % reason)
+            return service.refusals.refuse(
+                ip, "gxcpool: connection refused: " + describe_ban(ip, reason, seconds_left),
+                "banned (%s)" % reason)
         if not service.connections.try_open(ip):
             limit = service.connections.limit
             return service.refusals.refuse(
@@ -195,6 +196,8 @@ class StratumService(Service):
                 self.bans.is_address_banned(address) for address, _ in session.workers.values())
             if banned:
                 self.log.warn("dropping {ip}: banned by the pool operator", ip=session.ip)
+                session.send_notification("client.show_message", [
+                    "gxcpool: disconnected: banned by the pool operator"])
                 session.transport.loseConnection()
 
     def broadcast(self, job, clean_jobs):

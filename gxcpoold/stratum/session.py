@@ -15,6 +15,7 @@ from gxcpoold.stratum import errors
 from gxcpoold.stratum.bans import abuse_reason
 from gxcpoold.stratum.errors import MalformedRequest, StratumError
 from gxcpoold.stratum.lineproto import JsonLineProtocol, encode
+from gxcpoold.stratum.refusals import describe_ban
 from gxcpoold.stratum.vardiff import VarDiff
 from gxcpoold.stratum.workers import BadCredentials, password_options, split_username
 
@@ -157,6 +158,9 @@ class StratumSession(JsonLineProtocol):
         reason = abuse_reason(self.malformed_count, self.valid_shares, self.invalid_shares)
         if reason is not None and self.connected:
             self.service.ban(self.ip, reason)
+            # say why, or the miner reconnects at once and only reads the refusal line
+            self.send_notification("client.show_message", ["gxcpool: disconnected: " + describe_ban(
+                self.ip, reason, self.service.settings.ban_seconds)])
             self.transport.loseConnection()
 
     # ------------------------------------------------------------ dispatch

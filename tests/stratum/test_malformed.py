@@ -130,6 +130,8 @@ def test_flood_of_malformed_messages_bans_the_ip(pool):
     for _ in range(25):
         peer.send_line(b"nonsense\n")
     assert peer.closed
+    assert peer.notifications("client.show_message") == [[
+        "gxcpool: disconnected: 10.9.9.9 is banned for 10 more minutes (20 malformed messages)"]]
     assert refused(pool.connect(ip="10.9.9.9", port=2))       # refused while banned
     assert not refused(pool.connect(ip="10.9.9.8"))
     pool.clock.advance(pool.service.settings.ban_seconds + 1)

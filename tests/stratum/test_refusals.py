@@ -43,11 +43,10 @@ class LogCapture:
 
 def test_describe_ban_says_why_and_how_long():
     assert describe_ban("10.0.0.1", "25 malformed messages", 61) == (
-        "gxcpool: connection refused: 10.0.0.1 is banned for 2 more minutes "
-        "(25 malformed messages)")
+        "10.0.0.1 is banned for 2 more minutes (25 malformed messages)")
     assert "for 1 more minute " in describe_ban("10.0.0.1", "x", 0.5)
     assert describe_ban("10.0.0.1", "banned by the pool operator", None) == (
-        "gxcpool: connection refused: 10.0.0.1 is banned by the pool operator")
+        "10.0.0.1 is banned by the pool operator")
 
 
 def test_a_storm_of_refusals_is_logged_as_one_line_per_ip_per_interval():
@@ -116,7 +115,14 @@ def test_a_banned_ip_in_the_pool_gets_the_reason_and_the_minutes_left():
 
 def test_operator_bans_are_explained_too():
     pool = Pool()
+    pool.node.push(gxc_template(), True)
+    connected = pool.connect(ip="10.6.6.6")
+    connected.login()
     pool.service.apply_operator_bans(["10.6.6.6"], [])
+    connected.read()
+    assert connected.closed
+    assert connected.notifications("client.show_message") == [[
+        "gxcpool: disconnected: banned by the pool operator"]]
     (message,) = pool.connect(ip="10.6.6.6").read()
     assert message["params"] == ["gxcpool: connection refused: 10.6.6.6 is banned by the "
                                  "pool operator"]
