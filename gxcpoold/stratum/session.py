@@ -22,6 +22,7 @@ from gxcpoold.stratum.workers import BadCredentials, password_options, split_use
 _HEX8 = re.compile(r"[0-9a-fA-F]{8}\Z")
 _HEX = re.compile(r"(?:[0-9a-fA-F]{2})*\Z")
 JOBS_REMEMBERED = 32          # per-connection memory of the difficulty each job went out at
+MAX_WORKERS = 256             # usernames one connection may authorize (memory is per worker)
 
 
 def difficulty_json(difficulty):
@@ -217,6 +218,9 @@ class StratumSession(JsonLineProtocol):
         if self.service.bans.is_address_banned(address):
             raise StratumError(errors.UNAUTHORIZED, "Unauthorized worker: %s is banned by the "
                                                     "pool operator" % address)
+        if username not in self.workers and len(self.workers) >= MAX_WORKERS:
+            raise StratumError(errors.UNAUTHORIZED, "Unauthorized worker: at most %d workers "
+                                                    "per connection" % MAX_WORKERS)
         self.workers[username] = (address, worker)
         if "d" in options:
             self.vardiff.fix(options["d"], self.clock().seconds())

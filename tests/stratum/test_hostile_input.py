@@ -188,3 +188,16 @@ def test_fuzz_every_method_with_random_json(pool, bad_log_events):
     fresh = pool.connect(ip="10.77.0.1")
     fresh.login()
     assert fresh.call("mining.ping")[0]["result"] == "pong"
+
+
+def test_one_connection_cannot_authorize_workers_without_end(pool):
+    from gxcpoold.stratum.session import MAX_WORKERS
+    peer = pool.connect()
+    peer.call("mining.subscribe")
+    for n in range(MAX_WORKERS):
+        assert peer.call("mining.authorize", "%s.w%d" % (MINER_ADDRESS, n), "x")[0]["result"]
+        pool.clock.advance(0.05)            # within the request rate limit
+    answer, _ = peer.call("mining.authorize", MINER_ADDRESS + ".one-too-many", "x")
+    assert answer["error"][0] == 24 and "at most %d workers" % MAX_WORKERS in answer["error"][1]
+    assert peer.call("mining.authorize", MINER_ADDRESS + ".w0", "x")[0]["result"] is True
+    assert len(peer.protocol.workers) == MAX_WORKERS
