@@ -116,23 +116,24 @@ class Refusals:
         counts = self._counts
         # an IP refused again during the interval stays counted silently; a quiet one is dropped
         self._counts = {ip: [why, 0] for ip, (why, n) in counts.items() if n}
+        self._log_counts(counts)
+        if self._counts:
+            self._summary_call = self.clock.callLater(self.interval, self._summarise)
+
+    def _log_counts(self, counts):
         for ip, (why, n) in counts.items():
             if n:
                 self.log.info("{algorithm} stratum: refused {n} more connection(s) from {ip} "
                               "in the last {interval:.0f}s: {why}", algorithm=self.algorithm,
                               n=n, ip=ip, interval=self.interval, why=why)
-        if self._counts:
-            self._summary_call = self.clock.callLater(self.interval, self._summarise)
 
     def stop(self):
         """Service stop: log what is still counted, close waiting sockets now."""
-        if self._summary_call is not None and self._summary_call.active():
+        if self._summary_call is not None:
             self._summary_call.cancel()
-            self._summarise()
-            if self._summary_call is not None and self._summary_call.active():
-                self._summary_call.cancel()
-        self._summary_call = None
-        self._counts = {}
+            self._summary_call = None
+        counts, self._counts = self._counts, {}
+        self._log_counts(counts)
         for call in list(self.delayed):
             if call.active():
                 transport = call.args[0]

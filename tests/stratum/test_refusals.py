@@ -87,6 +87,19 @@ def test_the_close_waits_a_second_for_a_bounded_number_of_sockets():
     refusals.stop()
 
 
+def test_stop_logs_what_is_counted_and_closes_waiting_sockets():
+    clock = Clock()
+    refusals = Refusals(clock, "sha256d")
+    transports = [StringTransport() for _ in range(3)]
+    with LogCapture() as log:
+        for transport in transports:
+            refusals.refuse("10.0.0.1", "go away", "banned").makeConnection(transport)
+        refusals.stop()
+    assert all(t.disconnecting for t in transports)
+    assert "refused 2 more connection(s) from 10.0.0.1" in log.texts("refusals")[-1]
+    assert clock.getDelayedCalls() == []
+
+
 def test_the_line_is_encoded_once_per_ip_while_the_text_is_unchanged():
     refusals = Refusals(Clock(), "sha256d")
     first = refusals.refuse("10.0.0.1", "banned for 3 more minutes", "banned")
