@@ -91,7 +91,7 @@ class StopSignals:
 
     def received(self, signum, frame):
         if self.stopping:
-            log.info("{signal} received while stopping: already stopping",
+            log.info("{signal} received: already stopping",
                      signal=signal.Signals(signum).name)
             return
         if self.reactor is None:
