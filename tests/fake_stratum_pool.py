@@ -111,6 +111,10 @@ class FakePool(Factory):
                 session.send({"id": then_ask_version, "method": "client.get_version",
                               "params": []})
 
+    def send_all(self, method, *params):
+        for session in self.sessions:
+            session.send({"id": None, "method": method, "params": list(params)})
+
     def ask_versions(self, count):
         """Send count client.get_version requests to every miner at once."""
         lines = b"".join(json.dumps({"id": 10**6 + i, "method": "client.get_version",

@@ -161,6 +161,16 @@ class MinerWithBadPools(unittest.TestCase):
         self.assertGreater(miner.hasher.skipped, 0)
         self.assertEqual(miner.rejected, 0)
 
+    async def test_unanswered_submissions_give_their_slots_back_when_the_connection_goes(self):
+        pool = await self.pool(answer_delay=None)
+        miner = self.in_process_miner(pool.port, max_inflight=4)
+        await wait_for(lambda: len(pool.submits) == 4, "4 submissions")
+        pool.send_all("client.reconnect", "127.0.0.1", pool.port, 0)
+        await wait_for(lambda: len(pool.submits) == 8, "4 more on the new connection")
+        self.assertEqual(miner.inflight, 4)
+        await deferLater(reactor, 0.5)
+        self.assertEqual(len(pool.submits), 8)
+
     async def test_nothing_is_submitted_for_older_jobs_after_clean_jobs(self):
         pool = await self.pool()
         miner = self.in_process_miner(pool.port)

@@ -304,7 +304,9 @@ class Miner:
         if self.protocol is not None:
             old, self.protocol = self.protocol, None
             self._forget_jobs()
-            old.transport.loseConnection()
+            # abort: its unanswered submissions give their slots back now, even
+            # if that pool has stopped reading
+            old.transport.abortConnection()
         self._schedule_reconnect(max(wait, 0.1))
 
     # ------------------------------------------------------------ shares

@@ -110,7 +110,8 @@ class Hasher:
     def _deliver(self):
         with self._handover:
             self._wakeup_queued = False
-        while self._found:
+        # only what is there now: shares handed over meanwhile bring their own wake-up
+        for _ in range(len(self._found)):
             self.on_found(*self._found.popleft())
 
     def _run(self, index):
