@@ -25,8 +25,9 @@ class JobManager(Service):
     def __init__(self, node, *, clock, extranonce2_size=4, keep=8, job_refresh=30.0,
                  excluded_txids=None, algorithm=sha256d):
         """node: NodeService (templates, pool_address, client.fit_block).
-        excluded_txids: a set the block submitter fills with txids the node
-        has already mined (they linger in its mempool and poison blocks)."""
+        excluded_txids: a set (node/minedtxids.py: kept across restarts) the
+        block submitter fills with txids the node has already mined (they
+        linger in its mempool and poison blocks)."""
         self.node = node
         self.clock = clock
         self.extranonce2_size = extranonce2_size
