@@ -144,8 +144,9 @@ class NodeClient:
 
     # ------------------------------------------------------------ calls
 
-    def call(self, method, *params, retry=None):
-        """Call a method; fires with its result or fails with a NodeError."""
+    def call(self, method, *params, retry=None, priority=None):
+        """Call a method; fires with its result or fails with a NodeError.
+        priority: callqueue.SUBMIT/TEMPLATE/OTHER, default by method."""
         if self.url is None:
             return defer.fail(NodeTransportError("node URL is not known yet"))
         request_id = next(self._ids)
@@ -157,7 +158,9 @@ class NodeClient:
         if retry is None:
             retry = method not in NOT_RETRIABLE
         attempts = 1 + (self.retries if retry else 0)
-        d = self._call_with_retries(method, request, request_id, attempts)
+        if priority is None:
+            priority = priority_of(method)
+        d = self._call_with_retries(method, request, request_id, attempts, priority)
         if not d.called:
             self._open.add(d)
             d.addBoth(self._closed, d)
@@ -173,11 +176,11 @@ class NodeClient:
             d.cancel()
 
     @defer.inlineCallbacks
-    def _call_with_retries(self, method, request, request_id, attempts):
+    def _call_with_retries(self, method, request, request_id, attempts, priority):
         pause = self.retry_backoff
         for attempt in range(1, attempts + 1):
             try:
-                result = yield self._exchange(method, request, request_id)
+                result = yield self._exchange(method, request, request_id, priority)
                 return result
             except NodeTransportError as e:
                 if attempt == attempts:
@@ -188,8 +191,8 @@ class NodeClient:
                 pause = min(pause * 2, 5.0)
 
     @defer.inlineCallbacks
-    def _exchange(self, method, request, request_id):
-        yield self.queue.acquire(method, priority_of(method))
+    def _exchange(self, method, request, request_id, priority):
+        yield self.queue.acquire(method, priority)
         try:
             result = yield self._one_exchange(method, request, request_id)
         finally:
@@ -263,8 +266,8 @@ class NodeClient:
     def getblockcount(self):
         return self.call("getblockcount")
 
-    def getblockhash(self, height: int):
-        return self.call("getblockhash", int(height))
+    def getblockhash(self, height: int, priority=None):
+        return self.call("getblockhash", int(height), priority=priority)
 
     def getblock(self, selector, verbose: bool = True):
         # Numeric verbosity crashes the node's handler (defect 12): booleans only.

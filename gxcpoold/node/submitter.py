@@ -31,6 +31,7 @@ from twisted.internet.defer import Deferred, DeferredList
 from twisted.internet.task import deferLater
 from twisted.logger import Logger
 
+from gxcpoold.node.callqueue import SUBMIT
 from gxcpoold.node.errors import (NodeError, NodeRequestTooLarge, NodeRPCError,
                                   NodeTransportError)
 from gxcpoold.shares import ACCEPTED, REJECTED, SUBMITTED
@@ -271,7 +272,8 @@ class BlockSubmitter(Service):
     def _chain_hash(self, height):
         """The hash the chain holds at height (lowercase), or None (spec 3.1)."""
         try:
-            found = yield self.client.getblockhash(height)
+            # the block path's own question: ahead of unlocker and chain scans
+            found = yield self.client.getblockhash(height, priority=SUBMIT)
         except NodeError:
             return None
         return found.lower() if isinstance(found, str) else None

@@ -4,6 +4,7 @@ import json
 from twisted.internet import defer, reactor
 from twisted.trial import unittest
 
+from gxcpoold.node.callqueue import SUBMIT
 from gxcpoold.node.client import NodeClient
 from gxcpoold.node.errors import (NodeBusy, NodeProtocolError, NodeRPCError, NodeRequestTooLarge,
                                   NodeTransportError)
@@ -227,3 +228,12 @@ class Admission(ClientTestCase):
             self.failureResultOf(d, defer.CancelledError)
         self.assertEqual((client.queue.in_flight, client.queue.waiting), (0, 0))
         # no retry timer is left behind (trial fails the test on a dirty reactor)
+
+    async def test_a_caller_can_raise_a_calls_priority(self):
+        node, url = self.slow_node()
+        client = self.client(url)
+        first = client.call("getblockcount")
+        later = [client.getbestblockhash(), client.getblockhash(7, priority=SUBMIT)]
+        await defer.gatherResults([first] + later)
+        methods = [request_json(r)["method"] for r in node.requests]
+        self.assertEqual(methods, ["getblockcount", "getblockhash", "getbestblockhash"])

@@ -38,7 +38,7 @@ class FakeClient:
             self.chain[block["height"]] = block["hash"]
         return defer.succeed(block)
 
-    def getblockhash(self, height):
+    def getblockhash(self, height, priority=None):
         if height in self.chain:
             return defer.succeed(self.chain[height])
         return defer.fail(NodeRPCError("getblockhash", -8, "Block height out of range"))
