@@ -49,6 +49,9 @@ class Chain:
         self.fee_pool = FEE_POOL[settings.network]
         self.blocks: list[Block] = []
         self.utxos: dict[str, Utxo] = {}
+        self.funds: list[Utxo] = []           # devnet_fund outputs, kept for replays
+        self.by_hash: dict[str, Block] = {}   # so lookups cost the same at any length
+        self.work = 0.0                       # sum of block difficulties (getblockchaininfo)
         self.difficulty = settings.floor      # D (§3.2)
         self.connect(genesis_block(settings, genesis_hash))
 
@@ -73,10 +76,14 @@ class Chain:
         return math.floor(self.required_difficulty)
 
     def find(self, block_hash: str) -> Block | None:
-        for block in reversed(self.blocks):
-            if block.hash == block_hash:
-                return block
-        return None
+        return self.by_hash.get(block_hash)
+
+    def retarget(self, difficulty: float, n: int) -> float:
+        """D once the chain has n blocks (§3.2): the timing inputs are never fed, so
+        every retarget is x1.75, capped."""
+        if n % self.settings.retarget_interval == 0:
+            return min(difficulty * self.settings.retarget_factor, self.settings.difficulty_cap)
+        return difficulty
 
     # -- rewards and maturity (§3.6, §3.7) -----------------------------------
 
@@ -201,15 +208,29 @@ class Chain:
                             block.height, False)
                 self.utxos[utxo.key] = utxo
         self.blocks.append(block)
-        if self.n % self.settings.retarget_interval == 0:
-            # §3.2: the timing inputs are never fed, so every retarget is x1.75, capped
-            self.difficulty = min(self.difficulty * self.settings.retarget_factor,
-                                  self.settings.difficulty_cap)
+        self.by_hash[block.hash] = block      # a repeated hash finds the newest, as before
+        self.work += block.difficulty
+        self.difficulty = self.retarget(self.difficulty, self.n)
+
+    def fund(self, utxo: Utxo) -> None:
+        """An output created outside consensus (devnet_fund), at the tip's height."""
+        self.funds.append(utxo)
+        self.utxos[utxo.key] = utxo
 
     def replay(self) -> None:
-        """Rebuild the UTXO set from the stored blocks (restart, §3.12)."""
+        """Rebuild the UTXO set and indexes from the stored blocks (load, restart §3.12).
+
+        Test funds come back at their height, so a later block can spend them again.
+        """
         blocks, self.blocks, self.utxos = self.blocks, [], {}
+        self.by_hash, self.work = {}, 0.0
         difficulty = self.difficulty
+        funds = sorted(self.funds, key=lambda u: u.height)
         for block in blocks:
+            while funds and funds[0].height < block.height:
+                utxo = funds.pop(0)
+                self.utxos[utxo.key] = utxo
             self.connect(block)
+        for utxo in funds:
+            self.utxos[utxo.key] = utxo
         self.difficulty = difficulty

@@ -77,13 +77,13 @@ class SingleReadProtocol(Protocol):
         settings = self.factory.settings
         limit = settings.request_limit if settings.single_read else len(self.buffer)
         request, overflow = bytes(self.buffer[:limit]), len(self.buffer) > limit
-        if settings.request_latency > 0:
-            # The node's accept loop serves a request about one 10 ms tick late
-            # (§6.1).  Waiting in the reactor keeps other connections going; the
-            # request is handled even if the client has given up meanwhile, as
-            # the node does.
-            self.factory.reactor.callLater(settings.request_latency, self._respond,
-                                           request, overflow)
+        # The node's accept loop serves a request about one 10 ms tick late
+        # (§6.1); the emulated read's grace period is part of that wait.
+        # Waiting in the reactor keeps other connections going; the request is
+        # handled even if the client has given up meanwhile, as the node does.
+        wait = settings.request_latency - (READ_GRACE if settings.single_read else 0.0)
+        if wait > 0:
+            self.factory.reactor.callLater(wait, self._respond, request, overflow)
         else:
             self._respond(request, overflow)
 

@@ -205,8 +205,7 @@ class DevNode:
     def fund(self, address: str, amount: float) -> str:
         """Create a spendable UTXO out of nothing (outside consensus; tests only)."""
         txid = sha256_hex(f"devnet_fund|{self.random_hex()}")
-        utxo = Utxo(txid, "0", address, amount, self.chain.tip.height, False)
-        self.chain.utxos[utxo.key] = utxo
+        self.chain.fund(Utxo(txid, "0", address, amount, self.chain.tip.height, False))
         return txid
 
     def set_difficulty(self, difficulty: float) -> None:
@@ -244,15 +243,20 @@ class DevNode:
         log.info("devnode: restart emulated: txids recomputed, D reset to {floor}", floor=floor)
         return {"emulated": True, "wiped": False, "blocks": self.chain.n}
 
-    # -- persistence (state.py writes the dict to disk) --------------------------
+    # -- persistence (state.py writes the header and the block log) -------------
+
+    @property
+    def history(self) -> str:
+        """Names the chain's history: it changes when stored blocks change (restart, wipe)."""
+        return f"g{self.generation}-e{self.epoch}"
 
     def to_state(self) -> dict:
+        """Everything but the blocks (state.StateWriter keeps those in a log)."""
         return {
-            "format": 1, "network": self.settings.network, "secret": self.wallet.secret.hex(),
+            "network": self.settings.network, "secret": self.wallet.secret.hex(),
             "generation": self.generation, "epoch": self.epoch, "time_shift": self.time_shift,
             "difficulty": self.chain.difficulty, "last_tx_hash": self.last_tx_hash,
-            "blocks": [as_dict(b) for b in self.chain.blocks],
-            "utxos": [as_dict(u) for u in self.chain.utxos.values()],
+            "funds": [as_dict(u) for u in self.chain.funds],
             "mempool": [as_dict(t) for t in self.mempool.txs.values()],
         }
 
@@ -268,11 +272,19 @@ class DevNode:
         blocks = [Block.from_dict(b) for b in state["blocks"]]
         self.chain = Chain(self.settings, blocks[0].hash)
         self.chain.blocks = blocks
-        self.chain.utxos = {}
-        for data in state["utxos"]:
-            utxo = Utxo(**data)
-            self.chain.utxos[utxo.key] = utxo
-        self.chain.difficulty = state["difficulty"]
+        self.chain.funds = [Utxo(**u) for u in state.get("funds", [])]
+        self.chain.replay()
+        if "utxos" in state:
+            # format 1 stored the UTXO set itself (test funds included)
+            self.chain.utxos = {}
+            for data in state["utxos"]:
+                utxo = Utxo(**data)
+                self.chain.utxos[utxo.key] = utxo
+        # D as saved, then any retarget among blocks the log holds beyond the header's count
+        difficulty = state["difficulty"]
+        for n in range(state.get("block_count", len(blocks)) + 1, len(blocks) + 1):
+            difficulty = self.chain.retarget(difficulty, n)
+        self.chain.difficulty = difficulty
         for data in state["mempool"]:
             self.mempool.add(Transaction.from_dict(data))
         self.restart()

@@ -13,6 +13,7 @@ from twisted.logger import Logger
 from . import state
 from .http import NodeHttpFactory
 from .errors import RpcError
+from .model import as_dict
 from .node import DevNode
 from .rpc import Dispatcher
 from .settings import DevNodeSettings
@@ -20,7 +21,10 @@ from .settings import DevNodeSettings
 log = Logger(namespace="gxcpoold.devnode")
 
 DEFAULT_ENDPOINT = "tcp:18332:interface=127.0.0.1"
-SAVE_INTERVAL = 5.0     # seconds between state-file checkpoints (also saved on stop)
+# Seconds between state-file checkpoints (also saved on stop).  A checkpoint
+# appends only the blocks accepted since the last one (state.py), so it costs
+# the same at any chain length.
+SAVE_INTERVAL = 1.0
 
 
 class DevNodeService(Service):
@@ -35,6 +39,9 @@ class DevNodeService(Service):
         self.reactor = reactor
         saved = state.load(settings.state_file) if settings.state_file else None
         self.node = DevNode(settings, clock=clock, state=saved)
+        self._writer = state.StateWriter(settings.state_file) if settings.state_file else None
+        if self._writer is not None and saved is not None:
+            self._writer.resume(saved)
         self.dispatcher = Dispatcher(self.node)
         self.port = None
         self.url = None
@@ -69,7 +76,9 @@ class DevNodeService(Service):
             d.callback(port)
 
     def _listen_failed(self, failure):
-        log.failure("devnode: cannot listen on {endpoint}", failure, endpoint=self.endpoint)
+        # one line an operator can act on (port in use, bad interface), no traceback
+        log.error("devnode: cannot listen on {endpoint}: {why}", endpoint=self.endpoint,
+                  why=failure.getErrorMessage())
         self._failure = failure
         waiting, self._waiting = self._waiting, []
         for d in waiting:
@@ -116,12 +125,12 @@ class DevNodeService(Service):
             log.warn("devnode: other miner could not append a block: {why}", why=exc.message)
 
     def save(self):
-        """Write the state file when something changed since the last write."""
+        """Checkpoint the state file when something changed since the last one."""
         node = self.node
-        fingerprint = (node.generation, node.epoch, node.chain.n, node.chain.tip.hash,
-                       tuple(node.mempool.txs), node.chain.difficulty, node.time_shift,
-                       len(node.chain.utxos))
+        fingerprint = (node.history, node.chain.n, node.chain.tip.hash, tuple(node.mempool.txs),
+                       node.chain.difficulty, node.time_shift, len(node.chain.funds),
+                       node.last_tx_hash)
         if fingerprint == self._saved_fingerprint:
             return
-        state.save(self.settings.state_file, node.to_state())
+        self._writer.save(node.to_state(), node.chain.blocks, node.history, as_dict)
         self._saved_fingerprint = fingerprint

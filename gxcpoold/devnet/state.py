@@ -1,32 +1,144 @@
-"""The simulator's "data dir": the whole node state in one JSON file (spec §3.12).
+"""The simulator's "data dir" (spec §3.12): a small header file and an append-only block log.
 
-Written atomically (temporary file + rename) so a killed process never leaves
-a half-written chain behind.
+A devnet at difficulty 1 takes ~50 blocks a second, so rewriting the whole
+chain at every checkpoint would cost more with every block.  Instead:
+
+* ``<state_file>`` (the header) holds everything but the blocks: wallet key,
+  mempool, difficulty, lastTxHash, test funds, and the name of the block log.
+  It is small and replaced atomically (temporary file + rename).
+* ``<state_file>.blocks-g<generation>-e<epoch>`` holds one block per line,
+  oldest first.  A checkpoint appends the blocks accepted since the last one
+  and fsyncs them *before* the header is replaced.  Only when history itself
+  changes (a restart emulation recomputes txids, a wipe makes a new genesis)
+  is a new log written whole, under a new name, and the header switched to it.
+
+Crash safety: the header always names a complete log; a log may hold blocks
+the header does not know yet (killed between the two writes) and may end in a
+torn line (killed mid-append), which is dropped.  Every line kept is a block
+whose height follows the previous one, so a reopened state is a consistent
+chain; the difficulty of blocks past the header's count is recomputed from the
+retarget rule (node.py).
 """
 import json
 import os
 import tempfile
 
+FORMAT = 2
+LOG_SUFFIX = ".blocks-"
+
 
 def load(path: str) -> dict | None:
-    """The saved state, or None when the file does not exist yet (a fresh data dir)."""
+    """The saved state with its "blocks" list, or None when there is none yet (a fresh data dir)."""
+    try:
+        header = _read_json(path)
+        if header is None:
+            return None
+        if header.get("format", 1) == 1:
+            return header           # older simulators kept the whole chain in this file
+        log_path = os.path.join(os.path.dirname(os.path.abspath(path)), header["blocks_file"])
+        header["blocks"] = _read_log(log_path)
+        return header
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ValueError(f"devnet setting 'state_file': cannot read {path}: {exc}") from None
+
+
+def _read_json(path: str):
     try:
         with open(path, encoding="utf-8") as handle:
             return json.load(handle)
     except FileNotFoundError:
         return None
-    except (OSError, ValueError) as exc:
-        raise ValueError(f"devnet setting 'state_file': cannot read {path}: {exc}") from None
 
 
-def save(path: str, state: dict) -> None:
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    fd, temporary = tempfile.mkstemp(prefix=".devnode-", suffix=".json", dir=directory)
+def _read_log(path: str) -> list[dict]:
+    """Blocks of a log, up to the first torn or out-of-sequence line (then cut there)."""
+    blocks, good = [], 0
+    with open(path, "rb") as handle:
+        for line in handle:
+            if not line.endswith(b"\n"):
+                break
+            try:
+                block = json.loads(line)
+            except ValueError:
+                break
+            if not isinstance(block, dict) or block.get("height") != len(blocks):
+                break
+            blocks.append(block)
+            good += len(line)
+    if good != os.path.getsize(path):
+        with open(path, "r+b") as handle:     # so later appends follow the last good line
+            handle.truncate(good)
+    if not blocks:
+        raise ValueError(f"{path}: no genesis block")
+    return blocks
+
+
+def _fsync_directory(directory: str) -> None:
+    fd = os.open(directory, os.O_RDONLY)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(state, handle, separators=(",", ":"))
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _atomic_write(path: str, data: bytes) -> None:
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, temporary = tempfile.mkstemp(prefix=".devnode-", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
         os.replace(temporary, path)
     except BaseException:
         os.unlink(temporary)
         raise
+    _fsync_directory(directory)
+
+
+def _block_lines(blocks: list[dict]) -> bytes:
+    return b"".join(json.dumps(b, separators=(",", ":")).encode() + b"\n" for b in blocks)
+
+
+class StateWriter:
+    """Checkpoints of one state file: appends new blocks, rewrites the log only for new history."""
+
+    def __init__(self, path: str):
+        self.path = os.path.abspath(path)
+        self.directory = os.path.dirname(self.path)
+        self.log_name: str | None = None    # the log the header on disk names
+        self.written = 0                     # blocks in that log
+
+    def resume(self, state: dict) -> None:
+        """Continue the log a loaded state came from (format 2) instead of rewriting it."""
+        if state.get("format") == FORMAT:
+            self.log_name = state["blocks_file"]
+            self.written = len(state["blocks"])
+
+    def log_name_for(self, history: str) -> str:
+        return os.path.basename(self.path) + LOG_SUFFIX + history
+
+    def save(self, header: dict, blocks: list, history: str, as_dict) -> None:
+        """Write the blocks not yet on disk, then the header naming their log.
+
+        `blocks` are the node's records, `as_dict(block)` their JSON form; only
+        the new ones are converted.
+        """
+        os.makedirs(self.directory, exist_ok=True)
+        name = self.log_name_for(history)
+        log_path = os.path.join(self.directory, name)
+        if name != self.log_name or self.written > len(blocks):
+            _atomic_write(log_path, _block_lines([as_dict(b) for b in blocks]))
+        elif self.written < len(blocks):
+            with open(log_path, "ab") as handle:
+                handle.write(_block_lines([as_dict(b) for b in blocks[self.written:]]))
+                handle.flush()
+                os.fsync(handle.fileno())
+        previous, self.log_name, self.written = self.log_name, name, len(blocks)
+        header = {**header, "format": FORMAT, "blocks_file": name, "block_count": len(blocks)}
+        _atomic_write(self.path, json.dumps(header, separators=(",", ":")).encode())
+        if previous is not None and previous != name:
+            try:
+                os.unlink(os.path.join(self.directory, previous))
+            except FileNotFoundError:
+                pass

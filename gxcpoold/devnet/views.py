@@ -178,7 +178,7 @@ def health(node) -> dict:
 def blockchain_info(node) -> dict:
     chain = node.chain
     reward = chain.reward(chain.n)
-    work = sum(b.difficulty for b in chain.blocks)
+    work = chain.work
     return {"bestblockhash": chain.tip.hash, "block_reward": reward, "blocks": chain.n,
             "chain": node.settings.chain_name, "chainwork": f"{int(work):064x}",
             "difficulty": chain.difficulty, "height": chain.n, "initialblockdownload": False,

@@ -6,7 +6,7 @@ import tempfile
 
 from twisted.internet import defer
 
-from gxcpoold.devnet import DevNodeService
+from gxcpoold.devnet import DevNodeService, state
 
 from .nodecase import NodeCase
 
@@ -75,8 +75,7 @@ class Persistence(StatefulCase):
     def test_periodic_save_happens_without_stop(self):
         yield self.mine(1)
         self.service.save()
-        with open(self.state_path) as handle:
-            self.assertEqual(len(json.load(handle)["blocks"]), 2)
+        self.assertEqual(len(state.load(self.state_path)["blocks"]), 2)
 
 
 class RestartEmulation(StatefulCase):
