@@ -252,13 +252,14 @@ class StratumService(Service):
             hash=result.hash_hex, previousblockhash=job.previousblockhash, address=address,
             worker=worker, work=checked.work, block=block, solution=solution)
         self.blocks_found += 1
-        # At D = 1 every share is a candidate: one info line per height is enough
-        # (the submitter sends one block per height and logs what became of it).
-        first = self._candidate_height != (job.height, job.previousblockhash)
-        self._candidate_height = (job.height, job.previousblockhash)
-        (self.log.info if first else self.log.debug)(
-            "block candidate {hash} at height {height} by {address}.{worker}",
-            hash=result.hash_hex, height=job.height, address=address, worker=worker)
+        # At D = 1 every share is a candidate: one line per height is enough (the
+        # submitter sends one block per height and logs what became of it), and
+        # a line per share would cost more than checking the share.
+        if self._candidate_height != (job.height, job.previousblockhash):
+            self._candidate_height = (job.height, job.previousblockhash)
+            self.log.info("block candidate {hash} at height {height} by {address}.{worker}",
+                          hash=result.hash_hex, height=job.height, address=address,
+                          worker=worker)
         if self.submit_block is None:
             self.log.error("no block submitter configured; candidate {hash} dropped",
                            hash=result.hash_hex)
