@@ -27,7 +27,7 @@ NONCES = 1 << 32
 
 
 class Hasher:
-    def __init__(self, reactor, threads, on_found, slots=16):
+    def __init__(self, reactor, threads, on_found, slots):
         """on_found(work, extranonce2, nonce, hash) is called on the reactor
         thread; each call holds a slot, to be given back with release()."""
         self.reactor = reactor

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 from twisted.logger import globalLogBeginner, textFileLogObserver
 
-from gxcpoold.miner.client import Miner
+from gxcpoold.miner.client import MAX_INFLIGHT, Miner
 
 
 def parse_url(url):
@@ -35,9 +35,11 @@ def options(argv):
                         help="password field; d=N asks for a fixed difficulty N")
     parser.add_argument("-t", "--threads", type=int, default=os.cpu_count() or 1,
                         help="hashing threads (default: all cores, %(default)s)")
-    parser.add_argument("--max-inflight", type=int, default=16, metavar="N",
+    parser.add_argument("--max-inflight", type=int, default=MAX_INFLIGHT, metavar="N",
                         help="at most N shares submitted and not yet answered; shares found "
-                             "beyond that are skipped and counted (default %(default)s)")
+                             "beyond that are skipped and counted (default %(default)s; 1 "
+                             "gives the fewest stale shares when shares come faster than "
+                             "the pool answers)")
     parser.add_argument("--report-interval", type=float, default=10.0,
                         help="seconds between hashrate lines (default %(default)s)")
     args = parser.parse_args(argv)
