@@ -5,6 +5,7 @@ JSON-RPC parameters into calls here and results into the node's JSON shapes.
 Tests may call the control operations (mine_other, set_difficulty,
 advance_time, restart, fund) directly or through the ``devnet_*`` methods.
 """
+import functools
 import hashlib
 import os
 import random
@@ -25,6 +26,12 @@ from .views import template_tx
 log = Logger(namespace="gxcpoold.devnode")
 
 CHANGE_DUST = 1e-8          # §2.1: change output only if > 1e-8
+
+
+@functools.cache
+def _other_miner_address(prefix: str) -> str:
+    """The "other miner"'s fixed address (an EC multiplication: ~10 ms, so computed once)."""
+    return wallet.address_of(wallet.public_key(hashlib.sha256(b"other miner").digest()), prefix)
 
 
 class DevNode:
@@ -177,8 +184,7 @@ class DevNode:
     # -- test-only controls (devnet_* methods, §5 item 17) ----------------------
 
     def other_miner_address(self) -> str:
-        return wallet.address_of(wallet.public_key(hashlib.sha256(b"other miner").digest()),
-                                 self.settings.prefix)
+        return _other_miner_address(self.settings.prefix)
 
     def mine_other(self, address: str | None = None, include_mempool: bool = False) -> str:
         """Append a valid block at height N without the pool; returns its hash."""
