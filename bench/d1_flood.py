@@ -15,8 +15,9 @@ and "node": one client doing getblocktemplate -> submitblock -> ... against
 the same devnet with fabricated hashes, what the node can take (the real
 node: ~49 blocks/s, spec 6.1); "block_path": the pool's own block path
 (template watcher, jobs, submitter) fed one fabricated candidate per new
-job, with no hashing, what the pool can take.  A latency probe submits a
-few shares a second through the pool during the flood and times the answers.
+job, with no hashing, what the pool can take.  A latency probe submits
+shares through the pool at a steady pace (1/s with vardiff, 5/s in the
+flood) and times the answers; its blocks are counted apart.
 
 Prints one JSON object: blocks accepted per second, chain height, stale
 shares, share latency p50/p99, pool and miner RSS.  A figure, not a test;
@@ -146,7 +147,8 @@ class Child:
 
 class LatencyProbe(threading.Thread):
     """A Stratum client sending a paced share (fixed at the pool's floor) and
-    timing each answer; it hashes only between shares, never while waiting."""
+    timing each answer.  A reader thread keeps the latest job, so the probe
+    hashes what the pool currently wants; it hashes only between shares."""
 
     def __init__(self, port, difficulty, per_second=5.0):
         super().__init__(daemon=True)
@@ -155,54 +157,54 @@ class LatencyProbe(threading.Thread):
         self.answers = {"accepted": 0}            # and each rejection reason
         self.stopping = threading.Event()
         self.error = None
+        self._notify = None
+        self._answers = {}                        # request id -> answer
+        self._changed = threading.Condition()
 
     def run(self):
         try:
             self._run()
-        except Exception as e:                  # reported in the figures, not raised
+        except Exception as e:                    # reported in the figures, not raised
             self.error = repr(e)
+
+    def _read(self, reader):
+        for line in reader:
+            message = json.loads(line)
+            with self._changed:
+                if message.get("method") == "mining.notify":
+                    self._notify = message["params"]
+                elif message.get("id") is not None:
+                    self._answers[message["id"]] = message
+                self._changed.notify_all()
+
+    def _call(self, sock, request_id, method, *params):
+        sock.sendall(json.dumps({"id": request_id, "method": method,
+                                 "params": list(params)}).encode() + b"\n")
+        with self._changed:
+            self._changed.wait_for(lambda: request_id in self._answers, timeout=30)
+            return self._answers.pop(request_id)
 
     def _run(self):
         from gxcpoold.hashers.sha256d import sha256d_scan
         from gxcpoold.miner.work import Work
-        sock = socket.create_connection(("127.0.0.1", self.port), timeout=10)
-        reader = sock.makefile("rb")
-        pending = {}
-
-        def send(request_id, method, *params):
-            sock.sendall(json.dumps({"id": request_id, "method": method,
-                                     "params": list(params)}).encode() + b"\n")
-
-        def read_until(request_id):
-            while True:
-                message = json.loads(reader.readline())
-                if message.get("method") == "mining.notify":
-                    pending["notify"] = message["params"]
-                elif message.get("method") == "mining.set_difficulty":
-                    pending["difficulty"] = message["params"][0]
-                elif message.get("id") == request_id:
-                    return message
-
-        send(1, "mining.subscribe", "d1-latency-probe")
-        _, en1, en2_size = read_until(1)["result"]
-        send(2, "mining.authorize", ADDRESSES[-1] + ".probe", "d=%r" % self.difficulty)
-        read_until(2)
-        while "notify" not in pending:
-            pending.update(_notify_only(reader))
-        request_id, extranonce2 = 10, 0
+        sock = socket.create_connection(("127.0.0.1", self.port), timeout=30)
+        threading.Thread(target=self._read, args=(sock.makefile("rb"),), daemon=True).start()
+        worker = ADDRESSES[-1] + ".probe"
+        _, en1, en2_size = self._call(sock, 1, "mining.subscribe", "d1-latency-probe")["result"]
+        self._call(sock, 2, "mining.authorize", worker, "d=%r" % self.difficulty)
+        with self._changed:
+            self._changed.wait_for(lambda: self._notify is not None, timeout=30)
+        request_id = 10
         while not self.stopping.is_set():
-            work = Work.from_notify(pending["notify"], bytes.fromhex(en1), en2_size,
-                                    pending.get("difficulty", self.difficulty))
-            extranonce2 += 1
-            en2 = extranonce2.to_bytes(en2_size, "big")
+            work = Work.from_notify(self._notify, bytes.fromhex(en1), en2_size, self.difficulty)
+            request_id += 1
+            en2 = request_id.to_bytes(en2_size, "big")
             found = sha256d_scan(work.header_prefix(en2), 0, 2**32 - 1, work.target)
             if found is None:
                 continue
-            request_id += 1
             started = time.monotonic()
-            send(request_id, "mining.submit", ADDRESSES[-1] + ".probe", work.job_id, en2.hex(),
-                 "%08x" % work.ntime, "%08x" % found[0])
-            answer = read_until(request_id)
+            answer = self._call(sock, request_id, "mining.submit", worker, work.job_id,
+                                en2.hex(), "%08x" % work.ntime, "%08x" % found[0])
             self.latencies.append(time.monotonic() - started)
             if answer.get("result") is True:
                 self.answers["accepted"] += 1
@@ -211,15 +213,6 @@ class LatencyProbe(threading.Thread):
                 self.answers[reason] = self.answers.get(reason, 0) + 1
             self.stopping.wait(self.pause)
         sock.close()
-
-
-def _notify_only(reader):
-    message = json.loads(reader.readline())
-    if message.get("method") == "mining.notify":
-        return {"notify": message["params"]}
-    if message.get("method") == "mining.set_difficulty":
-        return {"difficulty": message["params"][0]}
-    return {}
 
 
 def percentile(values, fraction):
@@ -261,15 +254,18 @@ def ledger_blocks(state):
         db.close()
 
 
-def flood(duration, miners=2, threads=1, stratum=None, probe=False, sample=0.5):
+def flood(duration, miners=2, threads=1, stratum=None, probe=0.0, sample=0.5,
+          twistd_options=()):
     """Run the pool and miners for `duration` seconds; returns a dict of
     figures and the raw material tests check (chain, ledger, samples)."""
     state = tempfile.mkdtemp(prefix="gxcpool-d1-")
     ports = {"stratum": free_port(), "node": free_port(), "web": free_port()}
     stratum = dict(VARDIFF if stratum is None else stratum)
     config = write_config(state, ports, stratum)
-    pool = Child(TWISTD + ["--nodaemon", "--pidfile=", "gxcpool", "--config", config], state,
+    pool = Child(TWISTD + ["--nodaemon", "--pidfile="] + list(twistd_options)
+                 + ["gxcpool", "--config", config], state,
                  watch={"accepted": "accepted by the node", "critical": "#critical]",
+                        "probe_blocks": ADDRESSES[-1] + ".probe accepted by the node",
                         "tracebacks": "Traceback", "warnings": "#warn]"})
     rigs, latency = [], None
     try:
@@ -278,7 +274,7 @@ def flood(duration, miners=2, threads=1, stratum=None, probe=False, sample=0.5):
         rigs = [Child(MINER + ["-o", url, "-u", ADDRESSES[i] + ".rig", "-t", str(threads),
                                "--report-interval", "1"], state) for i in range(miners)]
         if probe:
-            latency = LatencyProbe(ports["stratum"], stratum["min_difficulty"])
+            latency = LatencyProbe(ports["stratum"], stratum["min_difficulty"], probe)
             latency.start()
         samples = []                           # (seconds, height, pool RSS, [miner RSS])
         started = time.monotonic()
@@ -337,6 +333,7 @@ def flood(duration, miners=2, threads=1, stratum=None, probe=False, sample=0.5):
     if latency is not None:
         figures.update({
             "probe_shares": len(latency.latencies), "probe_answers": latency.answers,
+            "probe_blocks": pool.counts["probe_blocks"],
             "share_latency_ms_p50": _ms(percentile(latency.latencies, 0.50)),
             "share_latency_ms_p99": _ms(percentile(latency.latencies, 0.99)),
             "probe_error": latency.error})
@@ -477,7 +474,8 @@ def main():
                             "--duration", str(args.duration)], env=ENV, capture_output=True,
                            text=True, timeout=args.duration + 120)
     result["block_path"] = json.loads(child.stdout.strip().splitlines()[-1])
-    for name, stratum, probe in (("vardiff", VARDIFF, False), ("flood", FLOOD, True)):
+    # the probe's shares are block candidates too: a slow probe where blocks are few
+    for name, stratum, probe in (("vardiff", VARDIFF, 1.0), ("flood", FLOOD, 5.0)):
         figures, raw = flood(args.duration, args.miners, args.threads, stratum, probe=probe)
         credited = {(h, b) for h, b, status, done, reward, paid in raw["ledger"] if done}
         figures["chain_blocks_credited"] = sum(1 for key in raw["chain"] if key in credited)
