@@ -29,6 +29,8 @@ class TemplateWatcher:
         self._observers = []
         self._busy = False
         self._loop = None
+        self._fetches = 0              # refreshes started; an older answer never wins
+        self._applied = 0
 
     def add_observer(self, observer):
         """observer(template, new_tip: bool) is called for every fresh template."""
@@ -78,9 +80,17 @@ class TemplateWatcher:
 
     @defer.inlineCallbacks
     def refresh(self):
-        """Fetch a template now and tell the observers (NodeError on failure)."""
+        """Fetch a template now and tell the observers (NodeError on failure).
+        Refreshes may overlap (the submitter asks for one after every block):
+        an answer to an earlier request that arrives late is dropped, so jobs
+        never go back to an older tip."""
+        self._fetches += 1
+        fetch = self._fetches
         result = yield self.client.getblocktemplate(self.miner_address)
         template = BlockTemplate.from_rpc(result)
+        if fetch < self._applied:
+            return self.current
+        self._applied = fetch
         self._fetched_at = self.clock.seconds()
         self.best_hash = template.previousblockhash
         previous, self.current = self.current, template
