@@ -281,6 +281,7 @@ class Config:
 # reference CPU miner, so a newcomer sees blocks at once without the chain
 # racing (testnet's real 1.0 would make every 16th hash a block).
 DEVNET_DEMO_DIFFICULTY = 6.0
+DEVNET_STATE_FILE = "devnode.json"     # in the state directory, unless [devnet] state_file says
 
 # Seed-guide environment names.
 ENV_ALIASES = {
@@ -570,10 +571,9 @@ def load_config(path=None, environ=None, overrides=None) -> Config:
     _check_range("cluster", "instance_id", cluster.instance_id, 0, 255)
     devnet = read("devnet", DevnetSettings)
     _check_range("devnet", "demo_miner_threads", devnet.demo_miner_threads, 0, 64)
-    devnet = dataclasses.replace(devnet, node=_devnode_settings(layers("devnet", DevNodeSettings),
-                                                                pool.network))
-
     state_dir = Path(pool.state_dir) if pool.state_dir else default_state_dir(environ)
+    devnet = dataclasses.replace(devnet, node=_devnode_settings(layers("devnet", DevNodeSettings),
+                                                                pool.network, state_dir))
     database = read("database", DatabaseSettings)
     database_url = database.url or "sqlite:///%s" % (state_dir / "gxcpool.sqlite3")
     return Config(pool=pool, node=node, stratum=stratum, database=database, payouts=payouts,
@@ -582,10 +582,17 @@ def load_config(path=None, environ=None, overrides=None) -> Config:
                   source=str(path) if path is not None else "built-in defaults")
 
 
-def _devnode_settings(layers, network):
-    """The devnet node's knobs from [devnet]; the demo default difficulty is livelier."""
+def _devnode_settings(layers, network, state_dir):
+    """The devnet node's knobs from [devnet]; the demo default difficulty is livelier.
+
+    The devnet chain lives beside the ledger (state_file "" = <state_dir>/devnode.json):
+    a ledger that outlived its chain would see the genesis change at every start.
+    """
+    layers = [{k: v for k, v in layer.items() if not (k == "state_file" and v[0] == "")}
+              for layer in layers]
     given = set().union(*layers)
-    defaults = {"network": network, "difficulty": DEVNET_DEMO_DIFFICULTY}
+    defaults = {"network": network, "difficulty": DEVNET_DEMO_DIFFICULTY,
+                "state_file": str(state_dir / DEVNET_STATE_FILE)}
     try:
         base = DevNodeSettings(**{k: v for k, v in defaults.items() if k not in given})
         return _read_fields("devnet", DevNodeSettings, layers, base)

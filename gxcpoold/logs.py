@@ -11,7 +11,8 @@ Passwords in URLs are masked (gxcpoold/redact.py).
 import os
 import sys
 
-from twisted.logger import ILogObserver, LogLevel, formatEvent
+from twisted.logger import (FilteringLogObserver, ILogObserver, LogLevel, LogLevelFilterPredicate,
+                            formatEvent, textFileLogObserver)
 from zope.interface import implementer
 
 from gxcpoold.journal import JOURNAL_SOCKET, JournalObserver, stdout_is_journal
@@ -80,3 +81,17 @@ def journald_observer():
             return "%s: %s" % (namespace, event_text(event))
         return JournalObserver(lines, SYSLOG_PRIORITY, level, format_text=message)
     return lines
+
+
+def twistd_logs_to_stdout(server_options) -> bool:
+    """True when twistd will print plain lines to stdout (`make run`: --nodaemon, no
+    --logfile, --syslog or --logger)."""
+    return bool(server_options.get("nodaemon")) and not server_options.get("syslog") \
+        and not server_options.get("logger") and server_options.get("logfile") in (None, "", "-")
+
+
+def stdout_observer(min_level=None):
+    """twistd's stdout lines, without events below GXCPOOL_LOG_LEVEL (default info)."""
+    level = level_from_environment() if min_level is None else min_level
+    return FilteringLogObserver(textFileLogObserver(sys.stdout),
+                                [LogLevelFilterPredicate(defaultLogLevel=level)])

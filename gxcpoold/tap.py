@@ -11,10 +11,11 @@ if "twisted.scripts.twistd" in sys.modules:
     STOP_SIGNALS.install()
 
 from twisted.application.service import MultiService
-from twisted.logger import Logger
+from twisted.logger import ILogObserver, Logger
 from twisted.python import usage
 
 import gxcpoold
+from gxcpoold import logs
 from gxcpoold.config import ConfigError, load_config
 from gxcpoold.ledger.bansync import OperatorBanSync
 from gxcpoold.ledger.service import add_ledger
@@ -65,10 +66,17 @@ class PoolService(MultiService):
     """The whole daemon; children are named so tests and later parts can find them."""
 
     log = Logger()
+    log_observer = None     # replaces twistd's default observer when set (makeService)
 
     def __init__(self, config):
         super().__init__()
         self.config = config
+
+    def setServiceParent(self, parent):
+        super().setServiceParent(parent)
+        if self.log_observer is not None and hasattr(parent, "setComponent"):
+            # twistd asks its application for an observer before making its default one
+            parent.setComponent(ILogObserver, self.log_observer)
 
     def startService(self):
         c = self.config
@@ -131,6 +139,10 @@ def makeService(options) -> PoolService:
                          % os.path.abspath(config.state_dir))
     STOP_SIGNALS.attach(reactor)
     top = build_service(config, reactor)
+    server = getattr(options, "parent", None)      # twistd's own options
+    if server is not None and logs.twistd_logs_to_stdout(server):
+        # twistd's stdout observer prints every level; keep GXCPOOL_LOG_LEVEL's (info)
+        top.log_observer = logs.stdout_observer()
     # SIGHUP reloads from the same file, environment and options (gxcpoold/reload.py).
     ConfigReloader(lambda: load_config(options["config"], overrides=options.overrides()),
                    reactor).setServiceParent(top)

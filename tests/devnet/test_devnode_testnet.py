@@ -75,3 +75,14 @@ class ConfiguredTestnet(unittest.TestCase):
             node = load_config(str(path), environ={}).devnet.node
         self.assertEqual((node.floor, node.retarget_interval, node.retarget_factor),
                          (1.0, 2016, 1.75))
+
+    def test_the_chain_is_kept_in_the_state_directory_unless_configured(self):
+        with tempfile.TemporaryDirectory() as directory:
+            path = Path(directory) / "gxcpool.toml"
+            environ = {"GXCPOOL_POOL_STATE_DIR": directory}
+            for table, expected in (("", Path(directory) / "devnode.json"),
+                                    ("state_file = ''\n", Path(directory) / "devnode.json"),
+                                    ("state_file = 'elsewhere.json'\n", Path("elsewhere.json"))):
+                path.write_text("[devnet]\n" + table, encoding="utf-8")
+                node = load_config(str(path), environ=environ).devnet.node
+                self.assertEqual(Path(node.state_file), expected, table)

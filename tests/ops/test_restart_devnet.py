@@ -1,0 +1,64 @@
+"""A second `make run` continues the devnet chain from the state directory, calmly
+(issue 10, deliverable 8): real twistd processes, one state directory, free ports."""
+import re
+import signal
+import subprocess
+import time
+
+from gxcpoold.devnet import state
+from tests.test_twistd import DEVNET_ENV, TWISTD
+
+ACCEPTED = re.compile(r"BlockSubmitter#info\] block (\d+) [0-9a-f]{64} .*accepted by the node")
+MINED = re.compile(r"devnode: block (\d+) accepted")
+LISTENING = re.compile(r"devnode: testnet node listening on \S+ \(N=(\d+),")
+TEMPLATE = re.compile(r"new template height=(\d+) ")
+
+
+def run_until_blocks(cwd, blocks: int, timeout: float = 120.0) -> str:
+    """The run command until `blocks` blocks are accepted, then Ctrl-C; its whole output."""
+    proc = subprocess.Popen(TWISTD + ["--nodaemon", "--pidfile=", "gxcpool", "--devnet"],
+                            cwd=cwd, env=DEVNET_ENV, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    lines, accepted = [], 0
+    try:
+        deadline = time.monotonic() + timeout
+        while accepted < blocks and time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            if not line:
+                break
+            lines.append(line)
+            accepted += bool(ACCEPTED.search(line))
+        proc.send_signal(signal.SIGINT)
+        rest, _ = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    output = "".join(lines) + rest
+    assert accepted >= blocks, output
+    return output
+
+
+def assert_calm(output: str):
+    """No traceback, nothing critical or error, no debug line at the default level."""
+    for marker in ("Traceback", "#critical]", "#error]", "#debug]", "payouts halted",
+                   "chain replaced"):
+        assert marker not in output, (marker, output)
+
+
+def test_second_run_continues_the_chain(tmp_path):
+    first = run_until_blocks(tmp_path, 2)
+    assert_calm(first)
+    state_file = tmp_path / "gxcpool-data" / "devnode.json"
+    saved = state.load(str(state_file))
+    genesis, count = saved["blocks"][0]["hash"], len(saved["blocks"])
+    assert count == max(int(h) for h in MINED.findall(first)) + 1   # all saved on stop
+
+    second = run_until_blocks(tmp_path, 1)
+    assert_calm(second)
+    assert [int(n) for n in LISTENING.findall(second)] == [count]
+    assert int(TEMPLATE.search(second).group(1)) == count      # no restart at height 1
+    assert min(int(h) for h in ACCEPTED.findall(second)) >= count
+    reopened = state.load(str(state_file))
+    assert reopened["blocks"][0]["hash"] == genesis
+    assert len(reopened["blocks"]) > count
