@@ -113,10 +113,12 @@ class BlockSubmitter(Service):
         self.counts["not sent"] += 1
         return defer.succeed(None)
 
-    def _drop_queued(self):
-        while self._queued:
+    def _drop_queued(self, which=lambda candidate: True):
+        dropped = [e for e in self._queued if which(e.candidate)]
+        self._queued = deque(e for e in self._queued if not which(e.candidate))
+        for entry in dropped:
             self.counts["not sent"] += 1
-            self._queued.popleft().done.callback(None)
+            entry.done.callback(None)
 
     def _track(self, entry):
         self._unfinished.add(entry.done)
@@ -141,9 +143,9 @@ class BlockSubmitter(Service):
             status, reason, settles = SUBMITTED, "internal error: %r" % (e,), False
         self._sending = None
         if settles:
-            self._settled.append((candidate.height, candidate.previousblockhash))
-            if self._queued and self._queued[0].candidate.height == candidate.height:
-                self._drop_queued()
+            settled = (candidate.height, candidate.previousblockhash)
+            self._settled.append(settled)
+            self._drop_queued(lambda c: (c.height, c.previousblockhash) == settled)
         self._refresh()
         if self._queued:
             self._send(self._queued.popleft())

@@ -362,3 +362,14 @@ def test_recorder_failures_are_one_warning_and_the_block_still_goes_out():
     mine = [e for e in events if e.get("log_namespace", "").endswith("BlockSubmitter")]
     assert [e["log_level"].name for e in mine] == ["warn", "info", "info"]
     assert not any(e.get("log_failure") for e in mine)         # no tracebacks
+
+
+def test_settling_a_height_keeps_fallbacks_built_on_another_parent():
+    client, _, submitter = lane()
+    ours = candidate_n(1)
+    other_parent = candidate_n(2, prev="q" * 64)       # same height, the tip changed under us
+    results = submit_all(submitter, [ours, candidate_n(3), other_parent])
+    client.chain[10] = "f" * 64
+    client.answer(rpc("Stale block"))                  # settles (10, p...) only
+    assert results[ours.hash] == REJECTED and results[candidate_n(3).hash] is None
+    assert client.sent[-1]["hash"] == other_parent.hash
