@@ -26,6 +26,8 @@ test: $(STAMP)
 
 # Prints JSON figures.  The Stratum load test is separate (minutes, many sockets):
 #   $(BIN)/python bench/stratum_load.py --help
+# and so is the difficulty-1 flood (about 2.5 minutes, all cores):
+#   $(BIN)/python bench/d1_flood.py --duration 30
 bench: $(STAMP)
 	$(BIN)/python bench/hashing.py
 	$(BIN)/python bench/gxhash.py
