@@ -99,7 +99,10 @@ def build_service(config, reactor) -> PoolService:
         # The devnet is a product of its own (DESIGN.md section 4): imported
         # only when asked for, so a production pool never loads it.
         from gxcpoold.devnet.service import DevNodeService
-        devnode = DevNodeService(config.devnet.node, config.devnet.endpoint, reactor=reactor)
+        try:
+            devnode = DevNodeService(config.devnet.node, config.devnet.endpoint, reactor=reactor)
+        except ValueError as e:      # its state file is unreadable: one line, not a traceback
+            raise SystemExit("gxcpool: %s" % e) from None
         devnode.setName("devnode")
         devnode.setServiceParent(top)
         node = NodeService(reactor, config.node, network=config.pool.network,

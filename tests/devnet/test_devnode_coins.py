@@ -4,9 +4,9 @@ import json
 
 from twisted.internet import defer
 
-from .nodecase import NodeCase
 from .rawhttp import compact
 from .test_devnode_persistence import StatefulCase
+from .test_devnode_wallet import WalletCase
 
 RECIPIENT = "tGXC" + "ab" * 17
 REQUEST_LIMIT = 8191          # §1.2
@@ -22,13 +22,7 @@ def tx_size(tx: dict) -> int:
     return len(compact(tx))
 
 
-class CoinCase(NodeCase):
-    settings = {"maturity": 2}
-
-    @property
-    def wallet(self) -> str:
-        return self.node.wallet.address
-
+class CoinCase(WalletCase):
     @defer.inlineCallbacks
     def fund(self, count: int, amount: float = 50.0):
         for _ in range(count):
@@ -51,10 +45,8 @@ class CoinCase(NodeCase):
 
     @defer.inlineCallbacks
     def mine_mempool(self):
-        """A pool block carrying every mempool tx that is still valid, then return its txs."""
-        block = yield self.block_from_template(self.wallet)
-        block["hash"] = block["hash"][:-8] + f"{self.node.chain.n:08x}"
-        outcome = yield self.rpc("submitblock", [block])
+        """A pool block carrying the mempool txs; returns its txs as getblock shows them."""
+        outcome, block = yield self.submit_with(lambda tx: True)
         self.assertEqual(outcome.get("result", "missing"), None, outcome)
         mined = yield self.result("getblock", [block["hash"]])
         return mined["tx"]
