@@ -261,8 +261,8 @@ class DevNode:
         return {
             "network": self.settings.network, "secret": self.wallet.secret.hex(),
             "generation": self.generation, "epoch": self.epoch, "time_shift": self.time_shift,
-            "difficulty": self.chain.difficulty, "last_tx_hash": self.last_tx_hash,
-            "funds": [as_dict(u) for u in self.chain.funds],
+            "difficulty": self.chain.difficulty, "floor": self.settings.floor,
+            "last_tx_hash": self.last_tx_hash, "funds": [as_dict(u) for u in self.chain.funds],
             "mempool": [as_dict(t) for t in self.mempool.txs.values()],
         }
 
@@ -290,6 +290,11 @@ class DevNode:
         difficulty = state["difficulty"]
         for n in range(state.get("block_count", len(blocks)) + 1, len(blocks) + 1):
             difficulty = self.chain.retarget(difficulty, n)
+        if state.get("floor", self.settings.floor) != self.settings.floor:
+            # [devnet] difficulty was changed between runs: the chain goes on at the new one
+            log.info("devnode: difficulty {old} -> {new} (setting changed since the last run)",
+                     old=difficulty, new=self.settings.floor)
+            difficulty = self.settings.floor
         self.chain.difficulty = difficulty
         for data in state["mempool"]:
             self.mempool.add(Transaction.from_dict(data))

@@ -1,5 +1,6 @@
 """The state file at chain lengths a D = 1 devnet reaches: checkpoints append, reopen is
 consistent after a crash at any point (gxcpoold/devnet/state.py)."""
+import dataclasses
 import json
 import os
 
@@ -116,6 +117,19 @@ class StateFile(StatefulCase):
         self.assertNotEqual(self.log_path(), first_log)
         self.assertFalse(os.path.exists(first_log))
         self.assertEqual(self.reopen().chain.n, 4)
+
+
+class ChangedDifficultySetting(StatefulCase):
+    settings = {"maturity": 2, "difficulty": 6.0}
+
+    def test_the_chain_goes_on_at_the_new_difficulty(self):
+        self.node.mine_other()
+        self.service.save()
+        settings = dataclasses.replace(self.make_settings(), difficulty=1.0)
+        reopened = DevNode(settings, state=state.load(self.state_path))
+        self.assertEqual((reopened.chain.n, reopened.chain.difficulty), (2, 1.0))
+        same = DevNode(self.make_settings(), state=state.load(self.state_path))
+        self.assertEqual(same.chain.difficulty, 6.0)
 
 
 class OlderFormat(StatefulCase):
