@@ -13,6 +13,7 @@ reaches MAX_FILE_BYTES.  stopService seals and writes everything it can.
 import collections
 import os
 import shutil
+import threading
 import time
 
 from sqlalchemy import delete, insert, select
@@ -89,7 +90,7 @@ class ShareWriter(Service):
 
     def _io_run(self, fn, *args):
         if self._io is None:
-            self._io = ThreadPool(minthreads=1, maxthreads=1, name="gxcpool-journal")
+            self._io = _JournalThread(minthreads=1, maxthreads=1, name="gxcpool-journal")
             self._io.start()
             self._io_trigger = self.db.reactor.addSystemEventTrigger(
                 "during", "shutdown", self._stop_io)
@@ -261,6 +262,15 @@ class ShareWriter(Service):
         free = shutil.disk_usage(self.journal.directory).free
         self.log.warn("share journal holds {mb} MB waiting for the database; {free} MB free "
                       "on {path}", mb=waiting >> 20, free=free >> 20, path=self.journal.directory)
+
+
+class _JournalThread(ThreadPool):
+    """A daemon thread: a writer nobody stopped (a test, a failed start) must
+    not keep the process alive; a running pool stops it in stopService."""
+
+    @staticmethod
+    def threadFactory(*args, **kw):
+        return threading.Thread(*args, daemon=True, **kw)
 
 
 def _size(path):
