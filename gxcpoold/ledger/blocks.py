@@ -131,9 +131,11 @@ def credit_block(connection, block_id, policy: RewardPolicy, now):
 
 
 def accept_block(connection, height, block_hash, policy, now, reason=""):
-    """The block is in the chain: mark it and credit it (idempotent)."""
+    """The block is in the chain: mark it and credit it (idempotent).  The row
+    is locked (PostgreSQL): the submitter's record, the unlocker and the chain
+    scan may all credit the same block at once, and only one may."""
     block = connection.execute(select(blocks.c.id, blocks.c.credited).where(
-        blocks.c.height == height, blocks.c.hash == block_hash)).first()
+        blocks.c.height == height, blocks.c.hash == block_hash).with_for_update()).first()
     if block is None:
         return None
     if not block.credited:

@@ -2,8 +2,10 @@
 
 At start it upgrades the schema (migrate.upgrade refuses a newer schema,
 serialises instances on PostgreSQL), off the reactor thread, then starts the
-share writer, the unlocker, the share pruner and the payout processor.  On
-stop the share writer flushes last shares and the database threads end.
+share writer, the block candidate store, the chain scan, the unlocker, the
+share pruner and the payout processor.  Shares and block candidates are
+taken before that (they go to local files first).  On stop the share writer
+flushes last shares and the database threads end.
 """
 import os
 
@@ -12,14 +14,17 @@ from twisted.internet import defer
 from twisted.logger import Logger
 
 from gxcpoold.ledger import migrate
-from gxcpoold.ledger.blocks import LedgerBlockRecorder, RewardPolicy
+from gxcpoold.ledger.blocks import RewardPolicy
+from gxcpoold.ledger.blockscan import BlockScanner
+from gxcpoold.ledger.candidates import DurableBlockRecorder
 from gxcpoold.ledger.db import Database
 from gxcpoold.ledger.payouts import PayoutService
 from gxcpoold.ledger.pruning import PruneRule, SharePruner, template_difficulty
 from gxcpoold.ledger.sharewriter import ShareWriter
 from gxcpoold.ledger.unlocker import Unlocker, maturity_for
 
-SPILL_FILE = "shares.spill"
+SPILL_FILE = "shares.spill"          # the share journal (sharewriter.py, spill.py)
+BLOCKS_DIR = "blocks"                 # block candidates before the database has them
 
 
 class LedgerService(MultiService):
@@ -36,7 +41,13 @@ class LedgerService(MultiService):
                                   batch_size=d.share_batch_size,
                                   flush_interval=d.share_flush_interval,
                                   stats_retention=d.stats_retention_days * 86400.0)
-        self.blocks = LedgerBlockRecorder(self.db, policy, self.shares)
+        self.blocks = DurableBlockRecorder(self.db, policy, self.shares,
+                                           os.path.join(config.state_dir, BLOCKS_DIR),
+                                           clock=reactor)
+        self.scanner = BlockScanner(self.db, node, self.blocks, self.shares, clock=reactor)
+        # After any database outage the chain is scanned for blocks the ledger missed.
+        self.shares.recovery_observers.append(self.scanner.request)
+        self.blocks.recovery_observers.append(self.scanner.request)
         self.unlocker = Unlocker(self.db, node.client, policy, maturity=maturity_for(config),
                                  interval=config.payouts.unlock_interval,
                                  share_writer=self.shares)
@@ -48,7 +59,8 @@ class LedgerService(MultiService):
                                   interval=config.payouts.share_prune_interval,
                                   difficulty=template_difficulty(node))
         node.chain_observers.append(self.unlocker.chain_replaced)
-        for child in (self.shares, self.unlocker, self.pruner, self.payouts):
+        for child in (self.shares, self.blocks, self.scanner, self.unlocker, self.pruner,
+                      self.payouts):
             child.setServiceParent(self)
         self.ready = None
 
@@ -80,7 +92,8 @@ class LedgerService(MultiService):
         if self.ready is not None:
             yield self.ready
         # The share writer flushes on stop: stop the others first, it last.
-        for child in (self.payouts, self.pruner, self.unlocker, self.shares):
+        for child in (self.payouts, self.pruner, self.unlocker, self.scanner, self.blocks,
+                      self.shares):
             if child.running:
                 yield defer.maybeDeferred(child.stopService)
         self.running = 0
