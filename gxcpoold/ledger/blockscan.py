@@ -167,6 +167,13 @@ class BlockScanner(Service):
         if not pool_address:
             self.wanted = True          # the node link has not learned it yet
             return 0
+        flush = getattr(self.recorder, "flush", None)
+        if flush is not None:
+            # Candidates recorded locally go in first: they name the finder and cost
+            # the node nothing; the scan is for what they do not cover.
+            yield flush()
+            if not self.recorder.db_ok:
+                raise ShareBacklog("block candidates are not in the database yet")
         client = self.node.client
         count = yield client.getblockcount()
         if self.first_count is None:
@@ -186,7 +193,7 @@ class BlockScanner(Service):
             high = min(low + CHUNK, count) - 1
             recorded += yield self._scan_chunk(client, pool_address, genesis, low, high, count)
         if recorded:
-            self.log.info("block scan recorded {count} accepted block(s) the ledger lacked",
+            self.log.warn("block scan recorded {count} accepted block(s) the ledger lacked",
                           count=recorded)
         return recorded
 
@@ -217,7 +224,7 @@ class BlockScanner(Service):
             if split is not None:
                 recorded += 1
                 self.recovered.append((height, block_hash))
-                self.log.warn("block {height} {hash} was in the chain but not in the ledger: "
+                self.log.info("block {height} {hash} was in the chain but not in the ledger: "
                               "recorded and credited ({n} accounts)", height=height,
                               hash=block_hash, n=len(split.credits))
         yield self.db.run(save_position, genesis, high)
@@ -236,7 +243,7 @@ class BlockScanner(Service):
 
 
 class ShareBacklog(OSError):
-    """Crediting must wait: shares from the journal are still on their way."""
+    """Crediting must wait: journaled shares or candidates are still on their way."""
 
 
 def _is_chain_block(block, height, block_hash, count) -> bool:

@@ -296,7 +296,7 @@ class DurableBlockRecorder(Service):
                     shares_flushed = True
                 if self.share_writer is not None and (self.share_writer.queue
                                                       or not self.share_writer.db_ok):
-                    self._outage("shares from the journal are not in the database yet")
+                    self._outage("the share journal cannot reach it either")
                     return
             done = len(entry.statuses)
             try:

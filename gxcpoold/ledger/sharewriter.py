@@ -137,7 +137,7 @@ class ShareWriter(Service):
             self._last_prune = now
             d.addCallback(lambda _: self.db.run(prune_stats, now - self.stats_retention))
             d.addErrback(lambda f: self.log.warn("statistics pruning failed: {e}",
-                                                 e=f.getErrorMessage()))
+                                                 e=_short(f.value)))
         return d
 
     # -- flushing -------------------------------------------------------------
