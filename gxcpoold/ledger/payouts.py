@@ -25,9 +25,6 @@ the payout stays unfinished, which blocks new payouts until reconciliation
 settles it.  Both are logged at critical level.  A crash anywhere leaves an
 unfinished payout that the next start reconciles before anything is sent.
 """
-import time
-
-from twisted.application.internet import TimerService
 from twisted.internet import defer
 from twisted.logger import Logger
 
@@ -36,70 +33,33 @@ from gxcpoold.ledger import meta
 from gxcpoold.ledger import payoutstore as store
 from gxcpoold.ledger.chainscan import ChainScanner, match_payout
 from gxcpoold.ledger.faults import fault_point
-from gxcpoold.ledger.singleton import SingletonLock
-from gxcpoold.node.errors import NodeError, NodeRPCError
+from gxcpoold.ledger.timedtask import SingletonTask
+from gxcpoold.node.errors import NodeRPCError
 
 MAX_NODE_FEE = 1_000_000            # 0.01 GXC: the node's fee never exceeds it (spec 2.13)
 EXPIRY_MARGIN = 600                 # seconds past the node's mempool expiry before re-issuing
 
 
-class PayoutService(TimerService):
+class PayoutService(SingletonTask):
     name = "payouts"
+    lock_name = "payouts"
     log = Logger()
+    node_down_note = "nothing sent this round"
 
     def __init__(self, db, node, *, minimum, fee_account="@pool-fee", mempool_expiry=3600.0,
                  interval=600.0, expiry_margin=EXPIRY_MARGIN, clock=None):
         """node: anything with .client (NodeClient) and .pool_address (NodeService)."""
-        super().__init__(interval, self.run_once)
-        if clock is not None:
-            self.clock = clock
-        self.db = db
+        super().__init__(db, interval, clock)
         self.node = node
         self.minimum = minimum
         self.fee_account = fee_account
         self.mempool_expiry = mempool_expiry
         self.expiry_margin = expiry_margin
         self.scanner = None
-        self.lock = SingletonLock(db, "payouts")
-        self._running = None
-        self.last_error = None
 
     @property
     def client(self):
         return self.node.client
-
-    # -- one round at a time ------------------------------------------------------
-
-    def run_once(self) -> defer.Deferred:
-        if self._running is not None:
-            return self._running
-        self._running = self._locked_round()
-        self._running.addBoth(self._done)
-        return self._running
-
-    def _done(self, result):
-        self._running = None
-        if hasattr(result, "getErrorMessage"):
-            self.last_error = result.getErrorMessage()
-            if result.check(NodeError):
-                self.log.warn("payouts: node unavailable ({e}); nothing sent this round",
-                              e=result.getErrorMessage())
-            else:
-                self.log.failure("payouts: round failed", result)
-            return None
-        return result
-
-    @defer.inlineCallbacks
-    def _locked_round(self):
-        lock = yield self.db.in_thread(self.lock.acquire)
-        if lock is None:
-            self.log.debug("payouts: another instance holds the payout lock")
-            return "locked"
-        try:
-            result = yield self._round()
-            return result
-        finally:
-            yield self.db.in_thread(self.lock.release, lock)
 
     # -- the round -------------------------------------------------------------------
 
@@ -121,7 +81,7 @@ class PayoutService(TimerService):
         return pool_address
 
     @defer.inlineCallbacks
-    def _round(self):
+    def round(self):
         pool_address = yield self._prepare()
         if pool_address is None:
             return "chain unknown"

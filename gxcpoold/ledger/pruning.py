@@ -33,16 +33,14 @@ from fractions import Fraction
 from typing import NamedTuple
 
 from sqlalchemy import and_, delete, func, or_, select
-from twisted.application.service import Service
 from twisted.internet import defer
-from twisted.internet.task import LoopingCall
 from twisted.logger import Logger
 
 from gxcpoold.ledger import meta
 from gxcpoold.ledger.blocks import OPEN_STATUSES
 from gxcpoold.ledger.rewards import PPLNS, PROP, exact_fraction, pplns_window
 from gxcpoold.ledger.schema import blocks, shares
-from gxcpoold.ledger.singleton import SingletonLock
+from gxcpoold.ledger.timedtask import SingletonTask
 
 WALK_CHUNK = 5000             # shares read per transaction while finding an edge
 DELETE_BATCH = 5000           # shares deleted per transaction
@@ -238,71 +236,42 @@ def describe(cutoff: Cutoff) -> str:
 
 # ------------------------------------------------------------------ the service
 
-class SharePruner(Service):
+class SharePruner(SingletonTask):
     """Runs a pruning round every `interval` seconds (0: never).
 
     difficulty() gives the network difficulty of the current template, or
     None (node not ready): PPLNS then keeps everything that round."""
 
     name = "share-pruner"
+    lock_name = "share-pruner"
     log = Logger()
+    run_at_start = False
+    locked_result = None             # another instance prunes
 
     def __init__(self, db, rule, *, interval, difficulty, clock=None):
-        self.db = db
-        self.rule = rule
         self.interval = interval
+        super().__init__(db, interval or IDLE_STEP, clock)
+        self.rule = rule
         self.difficulty = difficulty
-        self.clock = clock or db.reactor
-        self.lock = SingletonLock(db, "share-pruner")
-        self._loop = None
-        self._running = None
-
-    def startService(self):
-        super().startService()
-        self._loop = LoopingCall(self.run_once)
-        self._loop.clock = self.clock
-        self._loop.start(self.step, now=False)
-
-    def stopService(self):
-        super().stopService()
-        if self._loop is not None and self._loop.running:
-            self._loop.stop()
-        return self._running      # a round in progress ends after its current step
-
-    @property
-    def step(self) -> float:
-        return self.interval or IDLE_STEP
 
     def set_interval(self, interval):
         self.interval = interval
+        self.step = interval or IDLE_STEP
         if self._loop is not None:
             self._loop.interval = self.step
 
     def run_once(self) -> defer.Deferred | None:
-        if not self.interval or self._running is not None:
+        if not self.interval:
             return None
-        d = self._running = self._locked_round()
-        d.addErrback(lambda f: self.log.failure("share pruning failed", f))
-        d.addBoth(self._done)
-        return d
-
-    def _done(self, result):
-        self._running = None
-        return result
+        return super().run_once()
 
     @defer.inlineCallbacks
-    def _locked_round(self):
-        lock = yield self.db.in_thread(self.lock.acquire)
-        if lock is None:
-            return None                  # another instance prunes
-        try:
-            difficulty = self.difficulty()
-            if difficulty is not None:   # for `gxcpool-admin shares prune`
-                yield self.db.run(meta.put, NETWORK_DIFFICULTY, repr(float(difficulty)))
-            result = yield run_steps(self.db, prune_round(self.rule, difficulty, time.time()),
-                                     stopping=lambda: not self.running)
-        finally:
-            yield self.db.in_thread(self.lock.release, lock)
+    def round(self):
+        difficulty = self.difficulty()
+        if difficulty is not None:       # for `gxcpool-admin shares prune`
+            yield self.db.run(meta.put, NETWORK_DIFFICULTY, repr(float(difficulty)))
+        result = yield run_steps(self.db, prune_round(self.rule, difficulty, time.time()),
+                                 stopping=lambda: not self.running)
         if result is not None and result.count:
             self.log.info("pruned {count} shares older than the {cutoff}", count=result.count,
                           cutoff=describe(result.cutoff))

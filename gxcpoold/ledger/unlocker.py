@@ -1,6 +1,6 @@
 """Unlocker: follow found blocks until they mature or are orphaned.
 
-Each run (a TimerService tick, also poked when the node's chain is replaced):
+Each round (every `interval` seconds, also poked when the node's chain is replaced):
 - getblockhash [0] against the genesis the ledger follows: a new genesis is a
   wiped node (spec defect 18): every block not yet mature is orphaned, its
   credits voided, and payouts halt for an operator.
@@ -16,7 +16,6 @@ A node that does not answer just ends the run; nothing changes.
 import time
 
 from sqlalchemy import and_, select, update
-from twisted.application.internet import TimerService
 from twisted.internet import defer
 from twisted.logger import Logger
 
@@ -24,8 +23,7 @@ from gxcpoold.ledger import meta
 from gxcpoold.ledger.accounts import IMMATURE, MATURE, VOID, add_to_balance
 from gxcpoold.ledger.blocks import OPEN_STATUSES, accept_block
 from gxcpoold.ledger.schema import blocks, credits
-from gxcpoold.ledger.singleton import SingletonLock
-from gxcpoold.node.errors import NodeError
+from gxcpoold.ledger.timedtask import SingletonTask
 from gxcpoold.shares import (ACCEPTED, CANDIDATE, IMMATURE as BLOCK_IMMATURE,
                              MATURE as BLOCK_MATURE, ORPHANED, REJECTED, SUBMITTED)
 
@@ -93,56 +91,25 @@ def check_genesis(connection, genesis, now):
 
 # ------------------------------------------------------------------ the service
 
-class Unlocker(TimerService):
+class Unlocker(SingletonTask):
     name = "unlocker"
+    lock_name = "unlocker"
     log = Logger()
 
     def __init__(self, db, client, policy, *, maturity, interval=30.0, share_writer=None,
                  clock=None):
-        super().__init__(interval, self.run_once)
-        if clock is not None:
-            self.clock = clock
-        self.db = db
+        super().__init__(db, interval, clock)
         self.client = client
         self.policy = policy
         self.maturity = maturity
         self.share_writer = share_writer
-        self.lock = SingletonLock(db, "unlocker")
-        self._running = None
 
     def chain_replaced(self, old_genesis, new_genesis):
         """NodeService.chain_observers hook."""
         self.run_once()
 
-    def run_once(self) -> defer.Deferred:
-        if self._running is not None:          # one run at a time
-            return self._running
-        self._running = self._locked_run()
-        self._running.addBoth(self._done)
-        return self._running
-
-    def _done(self, result):
-        self._running = None
-        if hasattr(result, "getErrorMessage"):
-            if result.check(NodeError):
-                self.log.warn("unlocker: node unavailable ({e}); will retry",
-                              e=result.getErrorMessage())
-            else:
-                self.log.failure("unlocker run failed", result)
-        return None
-
     @defer.inlineCallbacks
-    def _locked_run(self):
-        lock = yield self.db.in_thread(self.lock.acquire)
-        if lock is None:
-            return "locked"              # another instance unlocks blocks
-        try:
-            yield self._run()
-        finally:
-            yield self.db.in_thread(self.lock.release, lock)
-
-    @defer.inlineCallbacks
-    def _run(self):
+    def round(self):
         genesis = yield self.client.getblockhash(0)
         old = yield self.db.run(check_genesis, genesis, time.time())
         if old is not None:
