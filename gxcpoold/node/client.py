@@ -294,18 +294,28 @@ class NodeClient:
 
     def fit_block(self, block: dict) -> dict:
         """The block trimmed to the request limit: mempool transactions after
-        the coinbase are dropped from the end until the submitblock request
-        fits (spec 1.2: ~7 fit).  Raises NodeRequestTooLarge if even the
-        coinbase-only block does not."""
+        the coinbase are kept in order while the submitblock request fits
+        (spec 1.2: ~7 fit); one too large for the room left is left out, and
+        those after it still get their chance (a payout with too many inputs
+        must not keep every later transaction out, spec 6.3).  Raises
+        NodeRequestTooLarge if even the coinbase-only block does not fit."""
         txs = list(block.get("transactions", []))
-        while True:
-            candidate = dict(block, transactions=txs)
-            if len(self.encode("submitblock", [candidate], 2**31)) <= self.max_request_bytes:
-                return candidate
-            if len(txs) <= 1:
-                raise NodeRequestTooLarge("submitblock with the coinbase only is still larger "
-                                          "than %d bytes" % self.max_request_bytes)
-            txs.pop()
+        kept = txs[:1]
+        room = self.max_request_bytes - len(self.encode("submitblock",
+                                                        [dict(block, transactions=kept)], 2**31))
+        if room < 0:
+            raise NodeRequestTooLarge("submitblock with the coinbase only is still larger "
+                                      "than %d bytes" % self.max_request_bytes)
+        for tx in txs[1:]:
+            size = len(json.dumps(tx, separators=(",", ":"), allow_nan=False).encode()) + 1
+            if size <= room:
+                kept.append(tx)
+                room -= size
+        # Content-Length may have gained a digit
+        while len(kept) > 1 and len(self.encode("submitblock", [dict(block, transactions=kept)],
+                                                2**31)) > self.max_request_bytes:
+            kept.pop()
+        return dict(block, transactions=kept)
 
     @defer.inlineCallbacks
     def submitblock(self, block: dict):
