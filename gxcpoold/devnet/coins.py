@@ -34,11 +34,10 @@ from .model import Utxo
 
 def selection_order(candidates: list[Utxo], last_tx_hash: str) -> list[Utxo]:
     """Candidates in the order the wallet takes them (step a, then step b)."""
-    last = sorted((u for u in candidates if last_tx_hash and u.txid == last_tx_hash),
-                  key=lambda u: u.key)
-    others = sorted((u for u in candidates if not (last_tx_hash and u.txid == last_tx_hash)),
-                    key=lambda u: u.key)
-    return last + others
+    by_key = sorted(candidates, key=lambda u: u.key)
+    # txids are never empty, so a wallet that never sent ("") has no step a
+    return ([u for u in by_key if u.txid == last_tx_hash]
+            + [u for u in by_key if u.txid != last_tx_hash])
 
 
 def select(candidates: list[Utxo], last_tx_hash: str, target: float) -> tuple[list[Utxo], float]:
