@@ -14,15 +14,17 @@ scales by the measured ratio in one step.
 The network ceiling.  Normally a share is never worth more than a block: the
 difficulty is capped at the network's block difficulty (in share units), or
 a miner would keep quiet about hashes that are blocks but not shares.  When
-the network difficulty is below the share floor (the configured minimum or
-the miner's own floor) the cap is not applied at all: the floor and the
-aimed share rate win.  That is the real GXC testnet, fixed at D = 1, where
+the network difficulty is below the pool's share floor (the configured
+minimum) the cap is not applied at all: the floor and the aimed share rate
+win.  That is the real GXC testnet, fixed at D = 1, where
 one hash in 16 is a block (3.7e-9 in sha256d units): capped there, a CPU
 miner sends thousands of shares a second and every one is a block candidate
 for the same height (spec/gxc-node.md 6.1).  The chain takes one block per
 height anyway, so nothing is lost by asking for fewer, harder shares: every
 share is still a block candidate, the share rate stays at the aim, and the
-pool submits at most one block per height (node/submitter.py).
+pool submits at most one block per height (node/submitter.py).  A miner's
+own floor (suggest_difficulty, minimum-difficulty) never lifts the cap: at
+D = 6 it would make the miner's software keep quiet about blocks.
 """
 import math
 from collections import deque
@@ -56,7 +58,7 @@ class VarDiff:
     @property
     def ceiling_applies(self):
         """False when the network is below the share floor (module docstring)."""
-        return self.ceiling >= max(self.floor, self.minimum)
+        return self.ceiling >= self.minimum
 
     def _clamp(self, difficulty):
         d = min(max(difficulty, self.floor, self.minimum), self.maximum)

@@ -177,14 +177,15 @@ def test_extranonce_subscribe_and_small_methods():
     assert peer.call("mining.get_transactions", "1")[0]["result"] == []
 
 
-def test_a_suggested_floor_above_the_network_lifts_the_ceiling():
-    # vardiff.py: a network below the miner's own floor no longer caps it
+def test_suggest_difficulty_is_clamped_to_the_network():
+    # vardiff.py: a miner's own floor never lifts the ceiling (it would hide blocks)
     pool = pool_with_job(difficulty=6.0)
     peer = pool.connect()
     peer.login()
-    assert pool.jobs.current_job.network_difficulty == pytest.approx(0xFFFF * 2.0 ** (24 - 48))
     peer.call("mining.suggest_difficulty", 1e9)
-    assert peer.notifications("mining.set_difficulty")[-1] == [1e9]
+    ceiling = pool.jobs.current_job.network_difficulty
+    assert peer.notifications("mining.set_difficulty")[-1] == [ceiling]
+    assert ceiling == pytest.approx(0xFFFF * 2.0 ** (24 - 48))
 
 
 def test_shutdown_sends_client_reconnect():

@@ -118,12 +118,13 @@ def test_network_below_the_floor_leaves_the_aim_in_charge():
     assert v.set_ceiling(3.7e-9, 61.0) is None and v.difficulty == raised  # each new job
 
 
-def test_the_miners_own_floor_also_lifts_the_ceiling():
+def test_the_miners_own_floor_never_lifts_the_ceiling():
+    # a miner asking for more than a block would keep quiet about blocks
     v = vardiff(start=1.0, minimum=0.0001)
     assert v.set_ceiling(0.5, 0.0) == 0.5            # above the configured floor: capped
-    assert v.suggest(2.0, 1.0) == 2.0                # the miner's floor is above the network
-    assert not v.ceiling_applies and v.difficulty == 2.0
-    assert v.set_ceiling(0.5, 2.0) is None and v.difficulty == 2.0
+    assert v.suggest(2.0, 1.0) is None               # the miner's floor is above the network
+    assert v.ceiling_applies and v.difficulty == 0.5
+    assert v.set_ceiling(0.5, 2.0) is None and v.difficulty == 0.5
 
 
 def test_ceiling_back_above_the_floor_caps_again():
