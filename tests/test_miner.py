@@ -175,6 +175,11 @@ class MinerWithBadPools(unittest.TestCase):
         pool = await self.pool()
         miner = self.in_process_miner(pool.port)
         await wait_for(lambda: len(pool.submits) >= 50, "shares for job-1")
+        # a job without clean_jobs leaves the older one submittable
+        pool.new_job("job-1b", clean=False)
+        await wait_for(lambda: miner.work is not None and miner.work.job_id == "job-1b",
+                       "job-1b")
+        self.assertEqual(miner.open_jobs, 2)
         pool.new_job("job-2", clean=True, then_ask_version=777)
 
         def after_the_job():
@@ -186,6 +191,7 @@ class MinerWithBadPools(unittest.TestCase):
                     if m.get("method") == "mining.submit"]
         await wait_for(lambda: len(after_the_job() or []) >= 50, "shares for job-2")
         self.assertEqual(set(after_the_job()), {"job-2"})
+        self.assertEqual(miner.open_jobs, 1)
         self.assertEqual(miner.rejected, 0)
 
     async def test_replies_are_dropped_not_buffered_while_the_pool_does_not_read(self):
@@ -223,3 +229,13 @@ class MinerWithBadPools(unittest.TestCase):
 
     async def test_sigint_while_the_pool_neither_answers_nor_reads(self):
         await self.exits_quickly(signal.SIGINT, answer_delay=None, reading=False)
+
+
+class MaxInflightOption(unittest.TestCase):
+    def test_default_and_bounds(self):
+        from gxcpoold.miner.client import MAX_INFLIGHT
+        from gxcpoold.miner.main import options
+        self.assertEqual(options(["-u", "a.w"]).max_inflight, MAX_INFLIGHT)
+        self.assertEqual(options(["-u", "a.w", "--max-inflight", "1"]).max_inflight, 1)
+        with self.assertRaises(SystemExit):
+            options(["-u", "a.w", "--max-inflight", "0"])

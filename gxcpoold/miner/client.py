@@ -143,7 +143,7 @@ class Miner:
         self.rejections = deque(maxlen=100)      # (params, error) of rejected shares
         self.submitted = deque(maxlen=1000)      # params of every share sent
         self.difficulties = deque(maxlen=100)    # (time, difficulty) as set by the pool
-        self.notifies = deque(maxlen=100)        # notify params as received
+        self.notifies = deque(maxlen=10)         # last notify params received (a line can be 1 MiB)
         self._reasons = Counter()                # rejection reasons since the last report
         self._reported = (0, 0)                  # skipped, stale at the last report
         self._stopping = False
