@@ -72,12 +72,28 @@ class ShareWriter(Service):
         except OSError as e:
             self._cannot_journal(e)
             self.unjournaled.append(share)
+            self._seal_after_error()
             return
         if self.live is not None:
             self.live.append(share)
         if (self.journal.records >= self.batch_size and self.db_ok
                 and not self._lock.locked and self.running):
             self.flush()
+
+    def _seal_after_error(self):
+        """A failed write may have left half a line: seal the file there, so the
+        half line is a torn last line (dropped) and the next share starts a new file."""
+        j = self.journal
+        if j.live_fd is None:
+            return
+        try:
+            path, file_id, fd = j.seal()
+        except OSError:
+            return
+        self.queue.append(Sealed(path, file_id, self.live))
+        self.live = []
+        self._io_run(seal_durably, fd, j.directory).addErrback(
+            lambda f: self._cannot_journal(f.value))
 
     def _cannot_journal(self, error):
         if self._journal_error is None:
@@ -131,6 +147,11 @@ class ShareWriter(Service):
                 pass
 
     def _tick(self):
+        # Returns nothing: the next tick must come on time even if the database
+        # hangs, so the journal is fsynced every interval whatever happens.
+        if self._lock.locked:
+            self._make_durable().addErrback(lambda f: self._cannot_journal(f.value))
+            return
         d = self.flush()
         now = time.time()
         if now - self._last_prune >= PRUNE_EVERY and self.db_ok:
@@ -138,7 +159,6 @@ class ShareWriter(Service):
             d.addCallback(lambda _: self.db.run(prune_stats, now - self.stats_retention))
             d.addErrback(lambda f: self.log.warn("statistics pruning failed: {e}",
                                                  e=_short(f.value)))
-        return d
 
     # -- flushing -------------------------------------------------------------
 
@@ -146,8 +166,14 @@ class ShareWriter(Service):
         """Seal and fsync the journal, then write what waits; fires when done
         (every share added before the call is then in the database, or durably
         on disk if the database refused, or the database is slow)."""
-        durable = self._seal_or_sync()
-        return self._lock.run(self._flush, durable)
+        return self._lock.run(self._flush, self._make_durable())
+
+    def _make_durable(self):
+        try:
+            return self._seal_or_sync()
+        except OSError as e:
+            self._cannot_journal(e)
+            return defer.succeed(None)
 
     def _seal_or_sync(self):
         j = self.journal
@@ -174,7 +200,7 @@ class ShareWriter(Service):
         if self.db_ok and self.live is None and self.journal.records:
             # The database came back during this flush: the outage's live file too.
             try:
-                yield self._seal_or_sync()
+                yield self._make_durable()
             except OSError as e:
                 self._cannot_journal(e)
             yield self._drain()
