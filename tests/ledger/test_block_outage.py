@@ -23,7 +23,7 @@ from gxcpoold.devnet.service import DevNodeService
 from gxcpoold.devnet.settings import DevNodeSettings
 from gxcpoold.ledger.blocks import RewardPolicy
 from gxcpoold.ledger.blockscan import BlockScanner
-from gxcpoold.ledger.candidates import DurableBlockRecorder
+from gxcpoold.ledger.candidates import DurableBlockRecorder, candidate_path
 from gxcpoold.ledger.schema import shares
 from gxcpoold.ledger.sharewriter import ShareWriter
 from gxcpoold.node.client import NodeClient
@@ -67,7 +67,7 @@ class BlockOutageMixin:
                                     interval=1.0)
         self.writer.recovery_observers.append(self.scanner.request)
         self.recorder.recovery_observers.append(self.scanner.request)
-        self.submitter = BlockSubmitter(self.client, self.recorder, clock=reactor)
+        self.submitter = BlockSubmitter(_CheckingClient(self), self.recorder, clock=reactor)
         services = (self.writer, self.recorder, self.scanner, self.submitter)
         for service in services:
             service.startService()
@@ -120,6 +120,7 @@ class BlockOutageMixin:
         stored = self.outage.direct.run_sync(
             lambda c: c.execute(select(func.count()).select_from(shares)).scalar())
         self.assertEqual(stored, self.shares_added)
+        self.assertGreaterEqual(self.submitter.client.sent, 3 + found - behind)
         # The local candidates went in first; the scan found exactly the others.
         self.assertEqual(len(self.scanner.recovered), behind)
         # The outage in the log: one error when it began, one line when it ended, per part.
@@ -127,6 +128,24 @@ class BlockOutageMixin:
             self.assertEqual(len(logs.lines(part, LogLevel.error)), 1, part)
         self.assertEqual(logs.tracebacks(), [])
         self.assertEqual(logs.criticals(), [])
+
+
+class _CheckingClient:
+    """The node client; each submitblock first checks that the candidate is on disk."""
+
+    def __init__(self, test):
+        self.test = test
+        self.sent = 0
+
+    def __getattr__(self, name):
+        return getattr(self.test.client, name)
+
+    def submitblock(self, block, *args, **kw):
+        key = SimpleNamespace(height=block["height"], hash=block["hash"])
+        path = candidate_path(self.test.recorder.directory, key)
+        self.test.assertTrue(os.path.exists(path), "submitblock before %s was written" % path)
+        self.sent += 1
+        return self.test.client.submitblock(block, *args, **kw)
 
 
 globals().update(each_backend(BlockOutageMixin))
