@@ -5,7 +5,8 @@ the event that justifies it, so at any commit:
 
   balance(account) = sum of its mature credits
                    + sum of its audit amounts (adjustments, network fees)
-                   - sum of its payouts that were not refunded (status != failed)
+                   - sum of its payouts that were not refunded (status not failed
+                     or replaced; consolidations move no balance)
 
 verify_balances() checks exactly that.
 """
@@ -17,6 +18,7 @@ from gxcpoold.ledger.schema import audit, balances, credits, payouts
 from gxcpoold.ledger.sharestore import dialect_insert
 
 MATURE, IMMATURE, VOID = "mature", "immature", "void"
+REFUNDED = ("failed", "replaced")   # payout statuses whose amount is back in the balance
 
 
 def add_to_balance(connection, account: str, delta: int, *, now=None):
@@ -71,9 +73,9 @@ def expected_balances(connection) -> dict:
             .group_by(audit.c.account)):
         expected[account] = expected.get(account, 0) + int(amount)
     for account, amount in connection.execute(
-            select(payouts.c.recipient, func.sum(case((payouts.c.status != "failed",
+            select(payouts.c.recipient, func.sum(case((payouts.c.status.not_in(REFUNDED),
                                                        payouts.c.amount), else_=0)))
-            .group_by(payouts.c.recipient)):
+            .where(payouts.c.kind == "payout").group_by(payouts.c.recipient)):
         expected[account] = expected.get(account, 0) - int(amount)
     return expected
 

@@ -4,7 +4,9 @@ The node gives a transaction a new id when it is mined and again after a
 restart (spec 3.9, 3.12; defect 7), so a payout is recognised by content: a
 non-coinbase transaction from the pool address with an output paying exactly
 `amount` to `recipient`, in a block at or after the height the payout was
-recorded at.  The first input, when known, picks between look-alikes.
+recorded at.  A consolidation (a send from the pool wallet to itself) is the
+same with the pool address as recipient: the node puts the amount sent first
+and the change second (spec 2.1).  The first input, when known, picks between look-alikes.
 """
 from dataclasses import dataclass
 
@@ -34,7 +36,8 @@ def _units(value) -> int | None:
 
 
 def payments_in_block(block: dict, pool_address: str) -> list:
-    """Every (recipient, amount) output of transactions the pool wallet sent."""
+    """Every (recipient, amount) output of transactions the pool wallet sent, but
+    its change (outputs after the first one paying the pool address)."""
     seen = []
     for tx in block.get("tx") or []:
         if not isinstance(tx, dict) or tx.get("coinbase") or tx.get("from") != pool_address:
@@ -42,9 +45,12 @@ def payments_in_block(block: dict, pool_address: str) -> list:
         inputs = tx.get("inputs") or tx.get("vin") or []
         first = inputs[0] if inputs and isinstance(inputs[0], dict) else {}
         fee = _units(tx.get("fee", 0)) or 0
-        for out in tx.get("outputs") or tx.get("vout") or []:
-            if not isinstance(out, dict) or out.get("address") == pool_address:
-                continue                       # change
+        for position, out in enumerate(tx.get("outputs") or tx.get("vout") or []):
+            if not isinstance(out, dict):
+                continue
+            if out.get("address") == pool_address and position > 0:
+                continue                       # change (the first output is what was sent,
+                                               # to the pool itself for a consolidation)
             amount = _units(out.get("amount", out.get("value")))
             if amount is None:
                 continue

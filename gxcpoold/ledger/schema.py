@@ -146,6 +146,9 @@ payouts = Table(
     Column("note", Text, nullable=False, default=""),
     Column("created_at", Float, nullable=False),
     Column("updated_at", Float, nullable=False),
+    # payout: to a miner, debited from its balance; consolidation: the pool wallet to
+    # itself, merging small coins (no balance moves; the node fee is the pool's)
+    Column("kind", String(16), nullable=False, server_default="payout"),
 )
 
 bans = Table(

@@ -49,7 +49,11 @@ class SingletonTask(Service):
         super().stopService()
         if self._loop is not None and self._loop.running:
             self._loop.stop()
-        return self._running                 # a round in progress finishes first
+        if self._running is None:
+            return defer.succeed(None)
+        finished = defer.Deferred()          # fires once the round in progress is over
+        self._running.addBoth(lambda result: (finished.callback(None), result)[1])
+        return finished
 
     def run_once(self) -> defer.Deferred:
         """Start a round, or join the one already running."""
