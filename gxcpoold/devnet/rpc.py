@@ -337,8 +337,9 @@ METHODS = {
 
 
 class Dispatcher:
-    def __init__(self, node):
+    def __init__(self, node, after_call=None):
         self.node = node
+        self.after_call = after_call    # run after every call, before its answer is sent
 
     def handle_body(self, body: bytes) -> dict:
         """One POST body -> the response object (§1.4 envelope rules, in order)."""
@@ -372,3 +373,6 @@ class Dispatcher:
             return error_envelope(INTERNAL_ERROR, f"{prefix}{exc}", request_id)
         except Rejected as exc:
             return error_envelope(INTERNAL_ERROR, f"{_SUBMIT_PREFIX}{exc}", request_id)
+        finally:
+            if self.after_call is not None:
+                self.after_call()

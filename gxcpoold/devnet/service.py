@@ -21,9 +21,9 @@ from .settings import DevNodeSettings
 log = Logger(namespace="gxcpoold.devnode")
 
 DEFAULT_ENDPOINT = "tcp:18332:interface=127.0.0.1"
-# Seconds between state-file checkpoints (also saved on stop).  A checkpoint
-# appends only the blocks accepted since the last one (state.py), so it costs
-# the same at any chain length.
+# Seconds between durable state-file checkpoints (also one at stop); accepted
+# blocks reach the block log at once (state.py).  A checkpoint writes only what
+# changed since the last one, so it costs the same at any chain length.
 SAVE_INTERVAL = 1.0
 
 
@@ -42,7 +42,8 @@ class DevNodeService(Service):
         self._writer = state.StateWriter(settings.state_file) if settings.state_file else None
         if self._writer is not None and saved is not None:
             self._writer.resume(saved)
-        self.dispatcher = Dispatcher(self.node)
+        self.dispatcher = Dispatcher(self.node, after_call=self._write_through)
+        self._write_failed = False
         self.port = None
         self.url = None
         self._waiting: list[defer.Deferred] = []
@@ -61,6 +62,7 @@ class DevNodeService(Service):
         if self.settings.other_miner_interval > 0:
             self._start_loop(self._other_miner_block, self.settings.other_miner_interval)
         if self.settings.state_file:
+            self.save()     # the block log exists before the first request writes through
             self._start_loop(self.save, SAVE_INTERVAL)
 
     def _listened(self, port):
@@ -121,8 +123,22 @@ class DevNodeService(Service):
         try:
             self.node.housekeeping()
             self.node.mine_other()
+            self._write_through()
         except RpcError as exc:      # e.g. mainnet: no hash has 1000 leading zeros
             log.warn("devnode: other miner could not append a block: {why}", why=exc.message)
+
+    def _write_through(self):
+        """After each request: new blocks to the log before the answer goes out."""
+        if self._writer is None:
+            return
+        try:
+            self._writer.append(self.node.chain.blocks, self.node.history, as_dict)
+            self._write_failed = False
+        except OSError as exc:
+            if not self._write_failed:     # once per failure spell, not once per request
+                log.error("devnode: cannot append to the state file's block log: {why}",
+                          why=exc)
+            self._write_failed = True
 
     def save(self):
         """Checkpoint the state file when something changed since the last one."""

@@ -7,8 +7,10 @@ chain at every checkpoint would cost more with every block.  Instead:
   mempool, difficulty, lastTxHash, test funds, and the name of the block log.
   It is small and replaced atomically (temporary file + rename).
 * ``<state_file>.blocks-g<generation>-e<epoch>`` holds one block per line,
-  oldest first.  A checkpoint appends the blocks accepted since the last one
-  and fsyncs them *before* the header is replaced.  Only when history itself
+  oldest first.  Each accepted block is appended before its submitblock is
+  answered (no fsync: it survives a killed process); a checkpoint (every
+  second, and at stop) fsyncs the log *before* it replaces the header, so a
+  power loss costs at most the last second.  Only when history itself
   changes (a restart emulation recomputes txids, a wipe makes a new genesis)
   is a new log written whole, under a new name, and the header switched to it.
 
@@ -118,23 +120,36 @@ class StateWriter:
     def log_name_for(self, history: str) -> str:
         return os.path.basename(self.path) + LOG_SUFFIX + history
 
+    def append(self, blocks: list, history: str, as_dict) -> None:
+        """Write-through after each request: the new blocks go to the current log at once,
+        without fsync.  A killed process leaves them in the page cache, so an accepted
+        block survives SIGKILL like the real node's; save() makes them durable."""
+        if self.log_name == self.log_name_for(history) and self.written < len(blocks):
+            self._append(blocks, as_dict, durable=False)
+
+    def _append(self, blocks: list, as_dict, durable: bool) -> None:
+        with open(os.path.join(self.directory, self.log_name), "ab") as handle:
+            handle.write(_block_lines([as_dict(b) for b in blocks[self.written:]]))
+            handle.flush()
+            if durable:
+                os.fsync(handle.fileno())
+        self.written = len(blocks)
+
     def save(self, header: dict, blocks: list, history: str, as_dict) -> None:
-        """Write the blocks not yet on disk, then the header naming their log.
+        """Make the blocks durable, then replace the header naming their log.
 
         `blocks` are the node's records, `as_dict(block)` their JSON form; only
-        the new ones are converted.
+        the ones not in the log yet are converted.
         """
         os.makedirs(self.directory, exist_ok=True)
         name = self.log_name_for(history)
-        log_path = os.path.join(self.directory, name)
+        previous = self.log_name
         if name != self.log_name or self.written > len(blocks):
-            _atomic_write(log_path, _block_lines([as_dict(b) for b in blocks]))
-        elif self.written < len(blocks):
-            with open(log_path, "ab") as handle:
-                handle.write(_block_lines([as_dict(b) for b in blocks[self.written:]]))
-                handle.flush()
-                os.fsync(handle.fileno())
-        previous, self.log_name, self.written = self.log_name, name, len(blocks)
+            _atomic_write(os.path.join(self.directory, name),
+                          _block_lines([as_dict(b) for b in blocks]))
+            self.log_name, self.written = name, len(blocks)
+        else:
+            self._append(blocks, as_dict, durable=True)    # also syncs earlier write-throughs
         header = {**header, "format": FORMAT, "blocks_file": name, "block_count": len(blocks)}
         _atomic_write(self.path, json.dumps(header, separators=(",", ":")).encode())
         if previous is not None and previous != name:

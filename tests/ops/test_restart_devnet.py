@@ -1,7 +1,9 @@
 """A second `make run` continues the devnet chain from the state directory, calmly
 (issue 10, deliverable 8): real twistd processes, one state directory, free ports."""
+import json
 import re
 import signal
+import socket
 import subprocess
 import time
 
@@ -71,3 +73,47 @@ def test_an_unreadable_devnet_state_stops_with_one_line(tmp_path):
                             cwd=tmp_path, env=DEVNET_ENV, capture_output=True, text=True,
                             timeout=60)
     assert_one_line(result, "gxcpool: devnet setting 'state_file': cannot read ")
+
+
+def rpc(port: int, method: str, params: list):
+    """One JSON-RPC call to the devnet node, in one write, as the pool makes them."""
+    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": params},
+                      separators=(",", ":")).encode()
+    request = b"POST / HTTP/1.1\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body)
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as connection:
+        connection.sendall(request)
+        answer = b"".join(iter(lambda: connection.recv(65536), b""))
+    return json.loads(answer.partition(b"\r\n\r\n")[2])
+
+
+def test_an_accepted_block_survives_sigkill_of_the_devnet(tmp_path):
+    state_file = tmp_path / "devnode.json"
+    proc = subprocess.Popen(
+        TWISTD + ["--nodaemon", "--pidfile=", "gxcdevnode", "--endpoint",
+                  "tcp:0:interface=127.0.0.1", "--state-file", str(state_file)],
+        cwd=tmp_path, env=DEVNET_ENV, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        text=True)
+    try:
+        deadline, port = time.monotonic() + 60, None
+        while port is None and time.monotonic() < deadline:
+            found = re.search(r"listening on http://127\.0\.0\.1:(\d+)", proc.stdout.readline())
+            port = int(found.group(1)) if found else None
+        assert port is not None
+        hashes = []
+        for _ in range(3):
+            template = rpc(port, "getblocktemplate", [])["result"]
+            block = {"height": template["height"], "hash": "0" + "%063x" % template["height"],
+                     "previousblockhash": template["previousblockhash"], "nonce": 1,
+                     "timestamp": template["curtime"], "difficulty": template["difficulty"],
+                     "transactions": template["transactions"][:1]}
+            assert rpc(port, "submitblock", [block]) == {"id": 1, "jsonrpc": "2.0",
+                                                        "result": None}
+            hashes.append(block["hash"])
+        proc.kill()                      # right after the last answer: no checkpoint, no stop
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.communicate(timeout=30)
+    saved = state.load(str(state_file))
+    assert [b["hash"] for b in saved["blocks"][1:]] == hashes
+
