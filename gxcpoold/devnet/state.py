@@ -128,11 +128,16 @@ class StateWriter:
             self._append(blocks, as_dict, durable=False)
 
     def _append(self, blocks: list, as_dict, durable: bool) -> None:
-        with open(os.path.join(self.directory, self.log_name), "ab") as handle:
-            handle.write(_block_lines([as_dict(b) for b in blocks[self.written:]]))
-            handle.flush()
-            if durable:
-                os.fsync(handle.fileno())
+        try:
+            with open(os.path.join(self.directory, self.log_name), "ab") as handle:
+                handle.write(_block_lines([as_dict(b) for b in blocks[self.written:]]))
+                handle.flush()
+                if durable:
+                    os.fsync(handle.fileno())
+        except OSError:
+            # part of a line may be on disk (disk full): the next save rewrites the log whole
+            self.log_name = None
+            raise
         self.written = len(blocks)
 
     def save(self, header: dict, blocks: list, history: str, as_dict) -> None:

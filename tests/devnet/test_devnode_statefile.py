@@ -119,6 +119,37 @@ class StateFile(StatefulCase):
         self.assertEqual(self.reopen().chain.n, 4)
 
 
+class FailingWrite:
+    """as_dict standing in for a write that fails on a full disk after part of a line."""
+
+    def __init__(self, log_path: str):
+        self.log_path = log_path
+
+    def __call__(self, record):
+        with open(self.log_path, "ab") as handle:
+            handle.write(b'{"height":4,"ha')
+        raise OSError(28, "No space left on device")
+
+
+class WriteFailure(StatefulCase):
+    settings = {"maturity": 2}
+
+    def test_after_a_failed_append_the_next_checkpoint_rewrites_the_log(self):
+        writer = self.service._writer
+        self.grow(3)
+        with self.assertRaises(OSError):
+            writer.append(self.node.chain.blocks, self.node.history,
+                          FailingWrite(StateFile.log_path(self)))
+        self.grow(2)
+        self.service.save()
+        reopened = self.reopen()
+        self.assertEqual([b.hash for b in reopened.chain.blocks],
+                         [b.hash for b in self.node.chain.blocks])
+
+    grow = StateFile.grow
+    reopen = StateFile.reopen
+
+
 class ChangedDifficultySetting(StatefulCase):
     settings = {"maturity": 2, "difficulty": 6.0}
 
