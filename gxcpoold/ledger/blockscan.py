@@ -8,6 +8,10 @@ since the last scan are examined; a block whose coinbase pays the pool
 address and which the ledger does not hold credited is recorded and
 credited through accept_block (once: unique (height, hash), row lock).
 
+Between those, a routine scan every ROUTINE_EVERY seconds keeps the
+position close to the tip (so a restart never has days of chain to read); it
+stops RECENT blocks short of the tip, which the submitter is still settling.
+
 Incremental and cheap (at D = 1 the chain grows ~50 blocks/s): the last
 height examined is kept in the meta table with the genesis hash it belongs
 to; heights the ledger already holds credited cost no node call at all; the
@@ -34,6 +38,8 @@ from gxcpoold.shares import BlockCandidate
 META_KEY = "chain_scan"           # value: "<genesis hash> <last height examined>"
 CHUNK = 500                       # heights per ledger query and per meta update
 ALGORITHM_OF = {"pow_sha256": "sha256d", "pow_ethash": "ethash"}
+ROUTINE_EVERY = 600.0             # seconds between routine scans
+RECENT = 100                      # blocks a routine scan leaves to the submitter
 
 
 # ------------------------------------------------------------------ database side
@@ -85,14 +91,16 @@ def pays(coinbase, address) -> bool:
 def chain_candidate(block, pool_address, fallback_finder):
     """A BlockCandidate standing for a chain block (its coinbase is what the ledger stores)."""
     coinbase = block["tx"][0]
-    when = coinbase.get("time") if isinstance(coinbase.get("time"), (int, float)) else block["time"]
+    # The coinbase's time is when the node accepted the block (spec 2.6).
+    when = next((t for t in (coinbase.get("time"), block.get("time"))
+                 if isinstance(t, (int, float)) and not isinstance(t, bool)), time.time())
     return BlockCandidate(
         time=float(when), algorithm=ALGORITHM_OF.get(block.get("consensustype"), "unknown"),
         height=block["height"], hash=block["hash"],
-        previousblockhash=block.get("previousblockhash") or "", address=fallback_finder,
+        previousblockhash=str(block.get("previousblockhash") or "")[:128], address=fallback_finder,
         worker="", work=0,
         block={"height": block["height"], "hash": block["hash"],
-               "difficulty": block.get("difficulty", 0.0), "miner": pool_address,
+               "difficulty": _number(block.get("difficulty")), "miner": pool_address,
                "transactions": [coinbase]})
 
 
@@ -109,6 +117,7 @@ class BlockScanner(Service):
         self.clock = clock
         self.interval = interval
         self.wanted = True             # a scan is due (start-up, outage ended, last one failed)
+        self._last_scan = None         # clock time of the last completed scan
         self.first_count = None        # the chain height when this process first looked
         self.recovered = []            # (height, hash) recorded by this scanner
         self._running_scan = None
@@ -136,13 +145,20 @@ class BlockScanner(Service):
         return self._running_scan
 
     def _scan_if_wanted(self):
-        if not self.wanted or self._running_scan is not None:
+        if self._running_scan is not None:
+            return None
+        if self.wanted:
+            margin = 0
+        elif self._last_scan is not None and self.clock.seconds() - self._last_scan >= ROUTINE_EVERY:
+            margin = RECENT
+        else:
             return None
         self.wanted = False
-        d = self._running_scan = self.scan()
+        d = self._running_scan = self.scan(margin=margin)
 
         def done(result):
             self._running_scan = None
+            self._last_scan = self.clock.seconds()
             if self._problem is not None:
                 self.log.info("block scan completed after: {problem}", problem=self._problem)
                 self._problem = None
@@ -151,18 +167,20 @@ class BlockScanner(Service):
         def failed(failure):
             self._running_scan = None
             self.wanted = True          # try again at the next interval
-            if failure.check(NodeError, *OUTAGE_ERRORS):
-                problem = failure.getErrorMessage().splitlines()[0][:300]
-                if self._problem is None:
+            problem = (failure.getErrorMessage().splitlines() or ["?"])[0][:300]
+            if self._problem is None:   # once per run of failures, not every interval
+                if failure.check(NodeError, *OUTAGE_ERRORS):
                     self.log.warn("block scan postponed: {problem}", problem=problem)
-                self._problem = problem
-                return None
-            self.log.failure("block scan failed", failure)
+                else:
+                    self.log.failure("block scan failed; retried every {interval:.0f}s",
+                                     failure, interval=self.interval)
+            self._problem = problem
         return d.addCallbacks(done, failed)
 
     @defer.inlineCallbacks
-    def scan(self):
-        """Examine the heights since the last scan; returns how many blocks it recorded."""
+    def scan(self, margin=0):
+        """Examine the heights since the last scan up to `margin` blocks short of
+        the tip; returns how many blocks it recorded."""
         pool_address = self.node.pool_address
         if not pool_address:
             self.wanted = True          # the node link has not learned it yet
@@ -189,8 +207,9 @@ class BlockScanner(Service):
         else:
             start = self.first_count    # a new ledger: nothing before this process
         recorded = 0
-        for low in range(max(start, 1), count, CHUNK):
-            high = min(low + CHUNK, count) - 1
+        end = count - margin
+        for low in range(max(start, 1), end, CHUNK):
+            high = min(low + CHUNK, end) - 1
             recorded += yield self._scan_chunk(client, pool_address, genesis, low, high, count)
         if recorded:
             self.log.warn("block scan recorded {count} accepted block(s) the ledger lacked",
@@ -244,6 +263,10 @@ class BlockScanner(Service):
 
 class ShareBacklog(OSError):
     """Crediting must wait: journaled shares or candidates are still on their way."""
+
+
+def _number(value) -> float:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else 0.0
 
 
 def _is_chain_block(block, height, block_hash, count) -> bool:

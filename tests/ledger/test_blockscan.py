@@ -113,6 +113,15 @@ class BlockScanMixin:
         position = self.db.run_sync(lambda c: meta.get(c, META_KEY))
         self.assertEqual(position, "%s %d" % (self.node.chain.blocks[0].hash, self.node.chain.n - 1))
 
+    async def test_a_routine_scan_leaves_the_newest_blocks_to_the_submitter(self):
+        scanner = self.scanner()
+        await scanner.scan()
+        lost = [self.node.mine_other(self.wallet) for _ in range(3)]
+        self.assertEqual(await scanner.scan(margin=2), 1)
+        self.assertEqual([r[1] for r in ledger_blocks(self.db)], lost[:1])
+        self.assertEqual(await scanner.scan(), 2)
+        self.assertEqual(sorted(r[1] for r in ledger_blocks(self.db)), sorted(lost))
+
     async def test_a_fabricated_block_is_refused(self):
         scanner = self.scanner()
         await scanner.scan()
