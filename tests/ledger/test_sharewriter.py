@@ -13,6 +13,7 @@ from twisted.internet import defer
 from gxcpoold.ledger import spill as spill_module
 from gxcpoold.ledger.db import Database
 from gxcpoold.ledger.schema import miners, shares, spill_replays, stats, workers
+from gxcpoold.ledger import sharewriter as sharewriter_module
 from gxcpoold.ledger.sharewriter import ShareWriter
 from tests.ledger.dbtest import each_backend, trial_database
 from tests.ledger.factories import share
@@ -24,6 +25,19 @@ def count_shares(db):
 
 def share_hashes(db):
     return db.run_sync(lambda c: sorted(r[0] for r in c.execute(select(shares.c.hash))))
+
+
+class _Recorder:
+    """A Logger stand-in keeping (format, fields) of warnings."""
+
+    def __init__(self, into):
+        self.into = into
+
+    def warn(self, fmt, **kw):
+        self.into.append((fmt, kw))
+
+    def __getattr__(self, name):
+        return lambda *a, **kw: None
 
 
 class ShareWriterMixin:
@@ -115,6 +129,26 @@ class ShareWriterMixin:
         connection = self.db.engine.connect()
         connection.exec_driver_sql("LOCK TABLE shares IN ACCESS EXCLUSIVE MODE")
         return lambda: (connection.rollback(), connection.close())
+
+    async def test_journal_growth_during_an_outage_is_reported(self):
+        self.patch(sharewriter_module, "REPORT_FIRST_BYTES", 4096)
+        logs = []
+        self.patch(ShareWriter, "log", _Recorder(logs))
+        w = self.writer(db=Database(self.db.url, engine_kw=self._fail_fast_kw()))
+        self.addCleanup(w.db.close)
+        release = self._hold_lock()
+        try:
+            for _ in range(3):
+                for _ in range(40):             # ~7 kB per round
+                    w.add_share(share())
+                await w.flush()
+        finally:
+            release()
+        growth = [kw for fmt, kw in logs if fmt.startswith("share journal holds")]
+        self.assertTrue(growth)
+        self.assertLessEqual(len(growth), 3)   # at 4 kB, 8 kB, 16 kB: not every flush
+        await w.flush()
+        self.assertEqual(count_shares(self.db), 120)
 
     async def test_a_replayed_file_is_never_inserted_twice(self):
         w = self.writer()
