@@ -158,6 +158,7 @@ class DurableBlockRecorder(Service):
         self._pass_queued = False
         self._lock = defer.DeferredLock()
         self._loop = None
+        self._disk_error = None
         self._load()
 
     @property
@@ -199,6 +200,10 @@ class DurableBlockRecorder(Service):
         def written(_):
             del self._writing[key]
             self.entries[key] = Entry(path, candidate, [], time.time())
+            if self._disk_error is not None:
+                self._disk_error = None
+                self.log.info("block candidate files can be written to {dir} again",
+                              dir=self.directory)
             self._kick()
         d.addCallback(written)
         d.addErrback(self._not_written, key)
@@ -206,9 +211,12 @@ class DurableBlockRecorder(Service):
 
     def _not_written(self, failure, key):
         del self._writing[key]
-        self.log.error("cannot write block candidate {height} {hash} to {dir} ({error}); "
-                       "the chain scan is its only record", height=key[0], hash=key[1],
-                       dir=self.directory, error=failure.getErrorMessage())
+        if self._disk_error is None:       # once per run of failures (a full disk)
+            self._disk_error = failure.getErrorMessage()
+            self.log.error("cannot write block candidate {height} {hash} to {dir} ({error}); "
+                           "until this is fixed the chain scan is the only record of found "
+                           "blocks", height=key[0], hash=key[1], dir=self.directory,
+                           error=self._disk_error)
         return failure
 
     def set_block_status(self, height, hash, status, reason="") -> defer.Deferred:

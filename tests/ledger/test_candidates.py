@@ -109,5 +109,20 @@ class CandidateStoreMixin:
         self.assertEqual(self.files(), [])
         assert_each_credited_once(self, self.outage.direct, {(c.height, c.hash): REWARD})
 
+    async def test_an_unwritable_directory_is_one_error_line_until_fixed(self):
+        _, recorder = self.recorder()
+        blocked = os.path.join(self.state, "blocks")
+        with open(blocked, "w") as f:
+            f.write("not a directory")            # as if the file system refused
+        for height in (1, 2, 3):
+            with self.assertRaises(OSError):
+                await recorder.record_candidate(candidate(height))
+        errors = self.logs.lines("candidates", LogLevel.error)
+        self.assertEqual(len(errors), 1)
+        os.unlink(blocked)
+        await recorder.record_candidate(candidate(4))
+        self.assertEqual(len(self.files()), 1)
+        self.assertEqual(len([e for e in self.logs.lines("candidates", LogLevel.info)
+                              if "again" in e["log_format"]]), 1)
 
 globals().update(each_backend(CandidateStoreMixin))
