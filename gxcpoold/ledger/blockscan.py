@@ -30,7 +30,7 @@ from twisted.logger import Logger
 
 from gxcpoold.ledger import meta
 from gxcpoold.ledger.blocks import accept_block, insert_candidate
-from gxcpoold.ledger.candidates import OUTAGE_ERRORS
+from gxcpoold.ledger.sharewriter import OUTAGE_ERRORS
 from gxcpoold.ledger.schema import blocks, miners, shares
 from gxcpoold.node.errors import NodeError
 from gxcpoold.shares import BlockCandidate

@@ -21,13 +21,14 @@ import os
 import time
 import uuid
 
-from sqlalchemy import exc as sa_exc
 from twisted.application.service import Service
 from twisted.internet import defer, threads
 from twisted.internet.task import LoopingCall
 from twisted.logger import Logger
 
-from gxcpoold.ledger.blocks import LedgerBlockRecorder, accept_block, insert_candidate, update_status
+from gxcpoold.ledger.blocks import (LedgerBlockRecorder, accept_block, insert_candidate,
+                                    update_status)
+from gxcpoold.ledger.sharewriter import OUTAGE_ERRORS
 from gxcpoold.ledger.spill import fsync_directory
 from gxcpoold.shares import ACCEPTED, CANDIDATE, REJECTED, BlockCandidate
 
@@ -37,9 +38,6 @@ FINAL_STATUSES = (ACCEPTED, REJECTED)
 # mid-submission) is left to the unlocker, which settles it from the chain,
 # once the database has held it this long.
 SETTLE_AFTER = 600.0
-# Exceptions that mean "the database is not there" rather than "it refused this record".
-OUTAGE_ERRORS = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.DisconnectionError,
-                 sa_exc.TimeoutError, OSError)
 
 
 @dataclasses.dataclass

@@ -16,7 +16,7 @@ import shutil
 import threading
 import time
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, exc as sa_exc, insert, select
 from twisted.application.service import Service
 from twisted.internet import defer
 from twisted.internet.task import LoopingCall
@@ -26,10 +26,14 @@ from twisted.python.threadpool import ThreadPool
 
 from gxcpoold.ledger.schema import spill_replays
 from gxcpoold.ledger.sharestore import ShareStore, prune_stats
-from gxcpoold.ledger.spill import (Sealed, ShareJournal, fsync_directory, read_spill,
-                                   seal_durably)
+from gxcpoold.ledger.spill import (READY_SUFFIX, Sealed, ShareJournal, fsync_directory,
+                                   read_spill, seal_durably)
 
 PRUNE_EVERY = 600.0               # seconds between statistics pruning passes
+REFUSED_SUFFIX = ".refused-"      # a sealed file the database refused (not an outage)
+# Exceptions that mean "the database is not there" rather than "it refused these rows".
+OUTAGE_ERRORS = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.DisconnectionError,
+                 sa_exc.TimeoutError, OSError)
 MAX_QUEUED = 4                    # sealed files kept in memory while the database is slow
 MAX_FILE_BYTES = 64 << 20         # a journal file is sealed at this size even during an outage
 REPORT_FIRST_BYTES = 64 << 20     # journal waiting for the database: warn at 64 MB, 128 MB, ...
@@ -74,6 +78,9 @@ class ShareWriter(Service):
             self.unjournaled.append(share)
             self._seal_after_error()
             return
+        if self._journal_error is not None:
+            self._journal_error = None
+            self.log.info("share journal {path} writable again", path=self.journal.path)
         if self.live is not None:
             self.live.append(share)
         if (self.journal.records >= self.batch_size and self.db_ok
@@ -225,7 +232,12 @@ class ShareWriter(Service):
         dropped = 0
         file_id, records = item.file_id, item.records
         if item.path is not None and (records is None or file_id is None):
-            file_id, records, dropped = read_spill(item.path)
+            try:
+                file_id, records, dropped = read_spill(item.path)
+            except FileNotFoundError:
+                self.log.error("share journal file {path} vanished before it was written",
+                               path=item.path)
+                return True
         removed = list(self._removed_ids)
 
         def write(connection):
@@ -244,7 +256,7 @@ class ShareWriter(Service):
             return len(records), mappings
         try:
             count, mappings = self.db.run_sync(write)
-        except Exception as e:     # whatever the database said, the shares are on disk
+        except OUTAGE_ERRORS as e:     # the database is away; the shares are on disk
             self.store.forget()
             if self.db_ok:
                 self.log.error("database write failed ({error}); shares wait in {path}* "
@@ -254,11 +266,14 @@ class ShareWriter(Service):
                 item.failed = True
                 self.spilled += len(records)
             return False
+        except Exception as e:     # it refused these shares: never let them block the rest
+            self.store.forget()
+            return self._refused(item, records, e)
         self.store.remember(mappings)
         del self._removed_ids[:len(removed)]
         self.written += count
         if item.path is not None:
-            os.unlink(item.path)
+            _unlink(item.path)
             # The removal must be durable before the id row may go (next batch).
             fsync_directory(self.journal.directory)
             self._removed_ids.append(file_id)
@@ -273,6 +288,18 @@ class ShareWriter(Service):
         elif item.records is None and item.path is not None:
             self.log.info("replayed {count} journaled shares from {path}", count=count,
                           path=item.path)
+        return True
+
+    def _refused(self, item, records, error):
+        if item.path is None:
+            self.log.error("the database refused {count} shares the journal could not take "
+                           "({error}); they are lost", count=len(records), error=_short(error))
+            return True
+        kept = item.path.replace(READY_SUFFIX, REFUSED_SUFFIX)
+        os.replace(item.path, kept)
+        self.log.error("the database refused the shares of {path} ({error}); the file is kept "
+                       "as {kept} for inspection and the next files are written",
+                       path=item.path, error=_short(error), kept=kept)
         return True
 
     def _recovered(self):
@@ -297,6 +324,13 @@ class _JournalThread(ThreadPool):
     @staticmethod
     def threadFactory(*args, **kw):
         return threading.Thread(*args, daemon=True, **kw)
+
+
+def _unlink(path):
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
 
 
 def _size(path):

@@ -197,6 +197,24 @@ class ShareWriterMixin:
         await restarted.flush()
         self.assertEqual(count_shares(self.db), 40)
 
+    async def test_shares_the_database_refuses_do_not_block_the_others(self):
+        journal = spill_module.ShareJournal(self.spill_path)
+        journal.append(share())
+        journal.append(dataclasses.replace(share(), worker=None))   # NOT NULL: refused
+        bad, _, fd = journal.seal()
+        os.close(fd)
+        good = [share() for _ in range(4)]
+        for r in good:
+            journal.append(r)
+        os.close(journal.seal()[2])
+        w = self.writer()
+        await w.flush()
+        self.assertTrue(w.db_ok)
+        self.assertEqual(share_hashes(self.db), sorted(r.hash for r in good))
+        self.assertEqual(w.journal.pending(), [])
+        self.assertTrue(os.path.exists(bad.replace(spill_module.READY_SUFFIX,
+                                                   sharewriter_module.REFUSED_SUFFIX)))
+
     async def test_replay_bookkeeping_does_not_grow(self):
         w = self.writer()
         for _ in range(10):
