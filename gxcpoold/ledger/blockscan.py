@@ -149,7 +149,8 @@ class BlockScanner(Service):
             return None
         if self.wanted:
             margin = 0
-        elif self._last_scan is not None and self.clock.seconds() - self._last_scan >= ROUTINE_EVERY:
+        elif (self._last_scan is not None
+              and self.clock.seconds() - self._last_scan >= ROUTINE_EVERY):
             margin = RECENT
         else:
             return None

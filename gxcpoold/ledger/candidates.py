@@ -100,8 +100,11 @@ def append_status(path, status, reason, when):
 
 def read_candidate(path):
     """(BlockCandidate, [(status, reason)], time of the file) or None if unreadable."""
-    with open(path, encoding="utf-8") as f:
-        lines = f.read().split("\n")
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            lines = f.read().split("\n")
+    except OSError:
+        return None
     try:
         candidate = BlockCandidate(**json.loads(lines[0]))
     except (ValueError, TypeError):
@@ -169,9 +172,10 @@ class DurableBlockRecorder(Service):
 
     def _load(self):
         """Files left by an earlier run (the database may not have them)."""
-        for leftover in glob.glob(os.path.join(glob.escape(self.directory), "*" + SUFFIX + ".tmp-*")):
+        pattern = os.path.join(glob.escape(self.directory), "*" + SUFFIX)
+        for leftover in glob.glob(pattern + ".tmp-*"):
             os.unlink(leftover)           # never renamed: its record_candidate never fired
-        for path in sorted(glob.glob(os.path.join(glob.escape(self.directory), "*" + SUFFIX))):
+        for path in sorted(glob.glob(pattern)):
             loaded = read_candidate(path)
             if loaded is None:
                 self.log.error("unreadable block candidate file {path}; left in place",
@@ -300,8 +304,7 @@ class DurableBlockRecorder(Service):
                 if not shares_flushed and self.share_writer is not None:
                     yield self.share_writer.flush()
                     shares_flushed = True
-                if self.share_writer is not None and (self.share_writer.queue
-                                                      or not self.share_writer.db_ok):
+                if self.share_writer is not None and not self.share_writer.db_ok:
                     self._outage("the share journal cannot reach it either")
                     return
             done = len(entry.statuses)

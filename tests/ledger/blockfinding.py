@@ -1,4 +1,4 @@
-"""Finding blocks on the devnet node the way the pool does, and checking the ledger against the chain."""
+"""Finding blocks on the devnet node as the pool does; the ledger checked against the chain."""
 import math
 import os
 import time
@@ -46,7 +46,8 @@ def ledger_blocks(db):
     """[(height, hash, credited, reward, sum of its credits)] from the ledger."""
     def read(connection):
         credited = dict(connection.execute(
-            select(credits.c.block_id, func.sum(credits.c.amount)).group_by(credits.c.block_id)).all())
+            select(credits.c.block_id, func.sum(credits.c.amount))
+            .group_by(credits.c.block_id)).all())
         return [(r.height, r.hash, bool(r.credited), r.reward, int(credited.get(r.id, 0)))
                 for r in connection.execute(select(blocks))]
     return db.run_sync(read, write=False)

@@ -1,4 +1,5 @@
-"""The chain scan records and credits, once, accepted blocks paying the pool that the ledger lacks."""
+"""The chain scan records and credits, once, accepted blocks paying the pool that the
+ledger lacks."""
 import collections
 import dataclasses
 import os
@@ -111,7 +112,8 @@ class BlockScanMixin:
         self.assertEqual(sum(self.client.getblocks.values()), 0)
         assert_each_credited_once(self, self.db, expected)
         position = self.db.run_sync(lambda c: meta.get(c, META_KEY))
-        self.assertEqual(position, "%s %d" % (self.node.chain.blocks[0].hash, self.node.chain.n - 1))
+        self.assertEqual(position, "%s %d" % (self.node.chain.blocks[0].hash,
+                                              self.node.chain.n - 1))
 
     async def test_a_routine_scan_leaves_the_newest_blocks_to_the_submitter(self):
         scanner = self.scanner()

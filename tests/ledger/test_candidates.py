@@ -65,8 +65,10 @@ class CandidateStoreMixin:
             self.assertEqual(read_candidate(candidates_module.candidate_path(
                 recorder.directory, c))[0], c)
             await recorder.set_block_status(c.height, c.hash, SUBMITTED)
-            await recorder.set_block_status(c.height, c.hash, ACCEPTED if c.height != 3 else REJECTED,
-                                            "" if c.height != 3 else "stale")
+            if c.height == 3:
+                await recorder.set_block_status(c.height, c.hash, REJECTED, "stale")
+            else:
+                await recorder.set_block_status(c.height, c.hash, ACCEPTED)
         await recorder.flush()
         self.assertEqual(len(self.files()), 5)
         self.assertFalse(recorder.db_ok)
