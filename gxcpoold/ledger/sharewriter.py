@@ -160,6 +160,7 @@ class ShareWriter(Service):
             self._make_durable().addErrback(lambda f: self._cannot_journal(f.value))
             return
         d = self.flush()
+        d.addErrback(lambda f: self.log.failure("share journal write failed", f))
         now = time.time()
         if now - self._last_prune >= PRUNE_EVERY and self.db_ok:
             self._last_prune = now
