@@ -51,6 +51,8 @@ def read_position(connection):
     if value is None:
         return None, highest
     genesis, _, height = value.partition(" ")
+    if not height.isdigit():
+        return None, highest            # unreadable: start as a ledger older than the scan
     return (genesis, int(height)), highest
 
 
