@@ -184,14 +184,19 @@ class PayoutService(SingletonTask):
         replaced = yield self.db.run(store.replaced_payouts, write=False)
         if not open_payouts and not replaced:
             return True
+        # The coins first, then the height: a coin missing here was spent by a block
+        # below n, which the scan below sees (a payout is never judged dead because
+        # of a block the scan has not read).
+        _, unspent = yield self._unspent_keys(pool_address)
         n = yield self.client.getblockcount()
         info = yield self.client.getblockchaininfo()
         node_now = int(info["mediantime"])
         mempool = set((yield self.client.getrawmempool()) or [])
+        view = yield self._template_view(pool_address)
         claimed = yield self.db.run(store.claimed_payments, write=False)
         for payout in replaced:
-            yield self._watch_replaced(payout, n, node_now, claimed)
-        clear, view = True, None
+            yield self._watch_replaced(payout, n, node_now, claimed, view, unspent)
+        clear = True
         for payout in open_payouts:
             payments = yield self.scanner.payments_between(payout.start_height, n)
             seen = match_payout(payout, payments, claimed)
@@ -203,8 +208,17 @@ class PayoutService(SingletonTask):
                               key=payout.idempotency_key, amount=format_gxc(payout.amount),
                               to=payout.recipient, height=seen.height)
                 continue
+            spent = self._spent_input(payout, view, unspent)
+            if spent is not None:
+                note = ("not in blocks %d-%d and its input %s was spent by another mined "
+                        "transaction: can never be mined" % (payout.start_height, n - 1, spent))
+                yield self.db.run(store.refund, payout.id, note)
+                self.log.warn("payout {key} to {to} can never be mined (its input {spent} is "
+                              "spent); {amount} GXC back to the balance, to be paid again",
+                              key=payout.idempotency_key, to=payout.recipient, spent=spent,
+                              amount=format_gxc(payout.amount))
+                continue
             if payout.txid and payout.txid in mempool:
-                view = view or (yield self._template_view(pool_address))
                 tx = view.txs.get(payout.txid)
                 if tx is not None and not view.fits(tx):
                     yield self._replace(payout, tx, view)
@@ -228,6 +242,21 @@ class PayoutService(SingletonTask):
         return clear
 
     @defer.inlineCallbacks
+    def _unspent_keys(self, pool_address):
+        # Always with the address: listunspent [] fails once a fee was mined (defect 13).
+        entries = yield self.client.call("listunspent", pool_address)
+        return entries, {c.key for c in cs.coins_from_listunspent(entries, pool_address)}
+
+    @staticmethod
+    def _spent_input(payout, view, unspent):
+        """An input of the payout's mempool transaction that the chain has spent (so it
+        can never be mined), or None.  listunspent keeps coins that mempool
+        transactions spend (spec 2.12): a missing coin was spent by a block."""
+        keys = view.input_keys(payout.txid) if payout.txid else None
+        missing = sorted((keys or set()) - unspent)
+        return missing[0] if missing else None
+
+    @defer.inlineCallbacks
     def _replace(self, payout, tx, view):
         inputs, size = len(tx.get("inputs") or []), cs.json_bytes(tx)
         note = ("in the node's mempool with %d inputs (%d bytes of JSON, %d fit in a block "
@@ -247,8 +276,9 @@ class PayoutService(SingletonTask):
             again=again, expiry=self.mempool_expiry)
 
     @defer.inlineCallbacks
-    def _watch_replaced(self, payout, n, node_now, claimed):
-        """A replaced payout mined after all is confirmed; past the expiry it is final."""
+    def _watch_replaced(self, payout, n, node_now, claimed, view, unspent):
+        """A replaced payout mined after all is confirmed; one that can no longer be
+        mined (an input spent, or past the mempool expiry) is final."""
         payments = yield self.scanner.payments_between(payout.start_height, n)
         seen = match_payout(payout, payments, claimed)
         if seen is not None:
@@ -260,19 +290,25 @@ class PayoutService(SingletonTask):
                           key=payout.idempotency_key, amount=format_gxc(payout.amount),
                           to=payout.recipient, height=seen.height)
             return
-        if node_now - payout.node_time >= self.mempool_expiry + self.expiry_margin:
-            yield self.db.run(store.retire, payout.id,
-                              payout.note + "; left the node's mempool unmined")
-            self.log.info("payout {key} (replaced) left the node's mempool unmined; final",
-                          key=payout.idempotency_key)
+        spent = self._spent_input(payout, view, unspent)
+        if spent is not None:
+            why = "its input %s was spent by another mined transaction" % spent
+        elif node_now - payout.node_time >= self.mempool_expiry + self.expiry_margin:
+            why = "it left the node's mempool unmined"
+        else:
+            return
+        yield self.db.run(store.retire, payout.id, "%s; %s: never paid" % (payout.note, why))
+        self.log.info("payout {key} (replaced) can never be mined: {why}; final",
+                      key=payout.idempotency_key, why=why)
 
     @defer.inlineCallbacks
-    def _live_replaced(self, view):
-        """[(payout, input keys)] of replaced payouts the node could still mine."""
+    def _live_replaced(self, view, unspent):
+        """[(payout, input keys)] of replaced payouts the node could still mine: in the
+        mempool with every input unspent."""
         live = []
         for payout in (yield self.db.run(store.replaced_payouts, write=False)):
             keys = view.input_keys(payout.txid) if payout.txid else None
-            if keys:
+            if keys and keys <= unspent:
                 live.append((payout, keys))
         return live
 
@@ -290,10 +326,9 @@ class PayoutService(SingletonTask):
             return "wallet short"
         recipient, balance = payable[0]
         view = yield self._template_view(pool_address)
-        # Always with the address: listunspent [] fails once a fee was mined (defect 13).
-        unspent = yield self.client.call("listunspent", pool_address)
+        entries, unspent = yield self._unspent_keys(pool_address)
         last = yield self.db.run(store.last_send_ids, write=False)
-        orders = cs.selection_orders(cs.coins_from_listunspent(unspent, pool_address), last)
+        orders = cs.selection_orders(cs.coins_from_listunspent(entries, pool_address), last)
         max_inputs = cs.max_inputs_for(view.room)
         plan = cs.plan_send(orders, balance=balance, minimum=self.minimum,
                             max_inputs=max_inputs, wallet=wallet)
@@ -302,7 +337,7 @@ class PayoutService(SingletonTask):
                           "inputs fit in a block); waiting for larger coins", to=recipient,
                           reason=plan.reason, count=len(orders[0]), inputs=max_inputs)
             return "coins too small"
-        live = yield self._live_replaced(view)
+        live = yield self._live_replaced(view, unspent)
         # Double-pay safety while a replaced payout P is still in the mempool: the
         # node's selection is deterministic and ignores the mempool, so it walks
         # the same coins for the next send as it did for P (the change of P, its

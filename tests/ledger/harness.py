@@ -1,5 +1,6 @@
 """A devnet node (defects on) plus a ledger, wired like the pool wires them."""
 import json
+import random
 import time
 from fractions import Fraction
 from types import SimpleNamespace
@@ -14,6 +15,7 @@ from gxcpoold.ledger.schema import payouts
 from gxcpoold.ledger.sharewriter import ShareWriter
 from gxcpoold.ledger.unlocker import Unlocker
 from gxcpoold.node.client import NodeClient
+from gxcpoold.node.errors import NodeRPCError
 from gxcpoold.devnet.service import DevNodeService
 from gxcpoold.devnet.settings import DevNodeSettings
 from gxcpoold.shares import ACCEPTED, BlockCandidate
@@ -94,6 +96,37 @@ class LedgerHarness:
                     if out.address == address:
                         found.append((block.height, gxc_to_base_units(out.amount, exact=False)))
         return found
+
+    async def submit_block(self, mempool=True):
+        """A block through the real submitblock path, as the pool builds it: the
+        template's mempool transactions the node has not mined yet, trimmed to
+        the request limit by the node client (too large ones left out); a block
+        refused because of a stale transaction goes again with the coinbase only
+        (spec defect 6).  The coinbase pays another miner: the pool wallet only
+        changes by payouts.  Returns the transactions sent after the coinbase."""
+        mined = self.__dict__.setdefault("mined_txids", set())
+        template = await self.client.getblocktemplate(self.node.other_miner_address())
+        txs = template["transactions"][:1]
+        if mempool:
+            txs += [tx for tx in template["transactions"][1:] if tx["txid"] not in mined]
+        block = {"height": template["height"],
+                 "hash": ("0" * self.node.chain.required_zeros + "%064x" % random.getrandbits(256))[:64],
+                 "previousblockhash": template["previousblockhash"],
+                 "nonce": random.randrange(2**31), "timestamp": template["curtime"],
+                 "difficulty": template["difficulty"], "transactions": txs}
+        try:
+            sent = await self.client.submitblock(block)
+        except NodeRPCError as e:
+            if "Block validation failed" not in e.message or len(txs) == 1:
+                raise
+            mined.update(tx["txid"] for tx in txs[1:])
+            sent = await self.client.submitblock(dict(block, transactions=txs[:1]))
+        mined.update(tx["txid"] for tx in sent["transactions"][1:])
+        return sent["transactions"][1:]
+
+    def wallet_balance(self, address):
+        """What getbalance says, in base units."""
+        return gxc_to_base_units(self.node.balance(address), exact=False)
 
     def payout_rows(self):
         return self.db.run_sync(lambda c: c.execute(select(payouts).order_by(payouts.c.id)).all())
