@@ -2,7 +2,7 @@
 
   db upgrade                          apply pending schema migrations
   balances                            what the pool owes, and whether the books add up
-  payouts list [--all]                unfinished (or all) payouts, and a payout halt
+  payouts list [--all]                unfinished and replaced (or all) payouts, a payout halt
   payouts resolve KEY --paid HEIGHT   the operator found it in block HEIGHT: confirmed
   payouts resolve KEY --not-paid      provably never paid: refunded to the balance
   payouts resume --reason TEXT        lift a payout halt
@@ -70,7 +70,7 @@ def cmd_payouts_list(args, db):
     def query(c):
         q = select(payouts).order_by(payouts.c.id)
         if not args.all:
-            q = q.where(payouts.c.status.in_(store.UNFINISHED))
+            q = q.where(payouts.c.status.in_(store.UNFINISHED + (store.REPLACED,)))
         return c.execute(q).all(), store.halted(c)
     rows, halted = db.run_sync(query, write=False)
     if halted:
@@ -90,9 +90,12 @@ def cmd_payouts_resolve(args, db):
         row = c.execute(select(payouts).where(payouts.c.idempotency_key == args.key)).first()
         if row is None:
             raise CommandError("no payout %r" % args.key)
-        if row.status not in store.UNFINISHED:
+        if row.status not in store.UNFINISHED + (store.REPLACED,):
             raise CommandError("payout %s is already %s" % (args.key, row.status))
         note = "resolved by %s: %s" % (actor, args.reason)
+        if args.not_paid and row.status == store.REPLACED:      # refunded when replaced
+            store.retire(c, row.id, note)
+            return "%s was refunded when it was replaced; now final" % args.key
         if args.not_paid:
             store.refund(c, row.id, note, actor=actor)
             return "refunded %s GXC to %s" % (format_gxc(row.amount), row.recipient)
