@@ -32,7 +32,7 @@ MAX_NODE_FEE = 1_000_000        # 0.01 GXC: the node's fee never exceeds it
 INPUT_BYTES = 450               # JSON per input; observed 430 (spec 6.3), amounts can be longer
 TX_BASE_BYTES = 600             # JSON of a transaction without inputs; observed about 520
 INPUT_RESERVE = 1               # spare inputs for a coinbase maturing just before the send
-COINBASE_BLOCK_BYTES = 1100     # a coinbase-only submitblock when no template is at hand (~1 KB)
+MIN_TX_BYTES = 850              # no transaction with an input is smaller (observed ~950)
 
 
 @dataclass(frozen=True)

@@ -67,17 +67,24 @@ class TemplateView:
     transactions with their inputs, and the room a block has for them."""
     txs: dict                        # mempool id -> transaction object
     room: int                        # bytes left after the coinbase-only submitblock
+    node_room: int                   # the same under the node's own read limit
+
 
     @classmethod
     def of(cls, template, client, pool_address):
         block = cs.coinbase_only_block(template, pool_address)
-        room = client.max_request_bytes - len(client.encode("submitblock", [block], 2**31))
+        size = len(client.encode("submitblock", [block], 2**31))
         txs = {tx.get("txid"): tx for tx in (template.get("transactions") or [])[1:]
                if isinstance(tx, dict)}
-        return cls(txs, room)
+        return cls(txs, client.max_request_bytes - size, cs.NODE_READ_LIMIT - size)
 
     def fits(self, tx) -> bool:
         return cs.json_bytes(tx) + 1 <= self.room     # +1: the comma before it
+
+    def alone_in_any_block(self, tx) -> bool:
+        """True when no block the node can read holds this transaction beside even the
+        smallest other one: then it and its replacement are never mined together."""
+        return cs.json_bytes(tx) + 1 + cs.MIN_TX_BYTES + 1 > self.node_room
 
     def input_keys(self, txid) -> set | None:
         tx = self.txs.get(txid)
@@ -106,6 +113,7 @@ class PayoutService(SingletonTask):
         self.expiry_margin = expiry_margin
         self.scanner = None
         self._follow_up = False          # the last round sent or waits for a mined payout
+        self._reported = set()           # payouts whose size problem was logged
         self._last_start = None
         observe = getattr(node, "add_template_observer", None)
         if observe is not None:
@@ -221,8 +229,10 @@ class PayoutService(SingletonTask):
             if payout.txid and payout.txid in mempool:
                 tx = view.txs.get(payout.txid)
                 if tx is not None and not view.fits(tx):
-                    yield self._replace(payout, tx, view)
-                    continue
+                    if view.alone_in_any_block(tx):
+                        yield self._replace(payout, tx, view)
+                        continue
+                    self._too_large_for_our_limit(payout, tx, view)
                 clear = False
                 continue
             waited = node_now - payout.node_time
@@ -274,6 +284,23 @@ class PayoutService(SingletonTask):
             key=payout.idempotency_key, amount=format_gxc(payout.amount), to=payout.recipient,
             txid=payout.txid, inputs=inputs, size=size, limit=self.client.max_request_bytes,
             again=again, expiry=self.mempool_expiry)
+
+    def _too_large_for_our_limit(self, payout, tx, view):
+        """Too large for [node] max_request_bytes, yet a block under the node's own limit
+        could carry it beside a replacement: replacing it is not safe (both could be
+        mined together).  Said once per payout; it is paid again after its expiry."""
+        if payout.idempotency_key in self._reported:
+            return
+        self._reported.add(payout.idempotency_key)
+        need = cs.json_bytes(tx) + 1 + (cs.NODE_READ_LIMIT - view.node_room)
+        self.log.error("payout {key}: {amount} GXC to {to} (mempool id {txid}) needs a "
+                       "{need}-byte block, above [node] max_request_bytes = {limit}. Next: "
+                       "it is refunded and paid again in transactions that fit once the node "
+                       "drops it ({expiry:.0f} s after it was sent); to have it mined sooner, "
+                       "raise max_request_bytes to at least {need} (at most 8191)",
+                       key=payout.idempotency_key, amount=format_gxc(payout.amount),
+                       to=payout.recipient, txid=payout.txid, need=need,
+                       limit=self.client.max_request_bytes, expiry=self.mempool_expiry)
 
     @defer.inlineCallbacks
     def _watch_replaced(self, payout, n, node_now, claimed, view, unspent):

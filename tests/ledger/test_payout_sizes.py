@@ -141,6 +141,33 @@ class PayoutSizesMixin(LedgerHarness):
         self.assertIn(txid, self.node.mempool.txs)        # long before its expiry
         self.assert_wallet_equals_ledger()
 
+    async def test_a_payout_only_our_lower_limit_refuses_waits_for_its_expiry(self):
+        # A block under the node's own limit (8191 B) could carry it beside a small
+        # replacement, and a block holding both pays both (spec 3.9): no replacing.
+        await self.setup_wallet(60, 1.0, {address(1): 11 * GXC})
+        self.client.max_request_bytes = 6000
+        stuck = self.db.run_sync(store.create_intent, address(1), GXC, self.node.chain.n,
+                                 self.node.now())
+        txid = await self.client.sendtoaddress(address(1), stuck.amount)
+        self.db.run_sync(store.mark_sent, stuck.id, txid)
+        self.assertEqual(len(self.node.mempool.txs[txid].inputs), 12)
+        logged = []
+        self.payouts.log = Logger(observer=logged.append)
+        for _ in range(2):
+            self.assertEqual(await self.payouts.run_once(), "waiting")
+            self.assertEqual(await self.submit_block(), [])
+        [error] = [e for e in logged if e["log_level"] == LogLevel.error]     # said once
+        self.assertIn("raise max_request_bytes to at least", formatEvent(error))
+        self.assertEqual([r.status for r in self.payout_rows()], ["sent"])
+        self.node.advance_time(EXPIRY + MARGIN)
+        await self.pay_until_done(10)
+        self.assertEqual(self.wallet_balance(address(1)), 11 * GXC)
+        rows = self.payout_rows()
+        self.assertEqual([r.status for r in rows], ["failed"] + ["confirmed"] * (len(rows) - 1))
+        self.assertGreaterEqual(len(rows), 3)                      # parts of 8 inputs at most
+        self.assertLessEqual(max(self.mined_payout_txs()[address(1)]), 8)
+        self.assert_wallet_equals_ledger()
+
     async def test_a_replaced_payout_mined_after_all_is_confirmed_once(self):
         owed = {address(1): 20 * GXC}
         await self.setup_wallet(60, 1.0, owed)
