@@ -7,6 +7,7 @@ from twisted.trial import unittest
 
 from gxcpoold.ledger import bans
 from gxcpoold.ledger.bansync import OperatorBanSync
+from gxcpoold.stratum.session import StratumSession
 from tests.ledger.dbtest import open_database
 from tests.stratum.helpers import MINER_ADDRESS
 from tests.stratum.test_sessions import pool_with_job
@@ -25,8 +26,9 @@ class OperatorBans(unittest.TestCase):
         self.sync = OperatorBanSync(ledger, [self.pool.service], reactor)
 
     def login(self, ip, address):
+        """(peer, authorize answer); (None, None) when the connection is refused."""
         peer = self.pool.connect(ip=ip)
-        if peer is None:
+        if peer is None or not isinstance(peer.protocol, StratumSession):
             return None, None
         peer.call("mining.subscribe")
         answer, _ = peer.call("mining.authorize", address + ".rig", "x")
@@ -43,6 +45,10 @@ class OperatorBans(unittest.TestCase):
         self.assertTrue(by_ip.closed)
         self.assertFalse(bystander.closed)
         self.assertEqual(self.login("10.0.0.2", OTHER_ADDRESS), (None, None))
+        refused = self.pool.connect(ip="10.0.0.2")
+        [message] = refused.read()                # told why, no session
+        self.assertEqual(message["method"], "client.show_message")
+        self.assertIn("banned by the pool operator", message["params"][0])
         _, answer = self.login("10.0.0.4", MINER_ADDRESS)
         self.assertEqual(answer["error"][0], 24)
         self.assertIn("banned by the pool operator", answer["error"][1])
