@@ -1,12 +1,11 @@
 """A devnet node (defects on) plus a ledger, wired like the pool wires them."""
-import json
 import random
 import time
 from fractions import Fraction
 from types import SimpleNamespace
 
 from sqlalchemy import select
-from twisted.internet import defer, reactor
+from twisted.internet import reactor
 
 from gxcpoold.amounts import gxc_to_base_units
 from gxcpoold.ledger.blocks import LedgerBlockRecorder, RewardPolicy
