@@ -225,6 +225,7 @@ class DatabaseSettings:
 class PayoutSettings:
     scheme: str = _parsed(_choice("pplns", "prop", "solo"), default="pplns")
     pplns_window: float = 2.0         # N: the window is N x network work per block
+    pplns_min_shares: int = 1000      # ... and never fewer than this many shares
     interval: float = 600.0           # seconds between payout rounds
     minimum: int = _parsed(_gxc_amount, default=10_000_000)   # MIN_PAYOUT in GXC; default 0.1
     # Ledger account of the pool fee and rounding remainders: "@name" stays in

@@ -33,11 +33,13 @@ class RewardPolicy:
     pplns_window: float
     fee: Fraction
     fee_account: str
+    pplns_min_shares: int = 0
 
     @classmethod
     def from_config(cls, config):
         return cls(scheme=config.payouts.scheme, pplns_window=config.payouts.pplns_window,
-                   fee=config.pool.fee, fee_account=config.payouts.fee_account)
+                   fee=config.pool.fee, fee_account=config.payouts.fee_account,
+                   pplns_min_shares=config.payouts.pplns_min_shares)
 
 
 def coinbase_reward(block: dict) -> int:
@@ -110,7 +112,8 @@ def credit_block(connection, block_id, policy: RewardPolicy, now):
               if policy.scheme == PPLNS else 0)
     split = split_block(policy.scheme, block.reward, policy.fee,
                         _shares_newest_first(connection, block.time, after),
-                        finder=block.address, window=window)
+                        finder=block.address, window=window,
+                        min_shares=policy.pplns_min_shares if policy.scheme == PPLNS else 0)
     rows = [{"block_id": block_id, "account": a, "kind": "share", "amount": amount,
              "work": split.work.get(a, 0), "status": IMMATURE}
             for a, amount in split.credits.items()]
@@ -124,7 +127,8 @@ def credit_block(connection, block_id, policy: RewardPolicy, now):
         connection.execute(insert(credits), rows)
     note = ""
     if policy.scheme == PPLNS and not split.window_filled:
-        note = "PPLNS window not full: %d of %d" % (split.counted, split.window)
+        note = "PPLNS window not full: %d of %d work, %d of %d shares" % (
+            split.counted, split.window, split.shares, split.min_shares)
     connection.execute(update(blocks).where(blocks.c.id == block_id).values(
         status=BLOCK_IMMATURE, credited=True, updated_at=now, reason=note))
     return split

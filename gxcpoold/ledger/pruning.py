@@ -4,8 +4,9 @@ The rule (docs/ledger.md, "Share pruning"): shares with time < cut-off are
 deleted, the cut-off being the earliest of
 - every scheme: now - min_age (operators can investigate recent shares);
 - pplns: for every block that may still be credited (open, not credited),
-  the edge of `margin` x its own window walked back from the block exactly
-  as blocks._shares_newest_first walks it; and for the next block, the edge
+  the edge of `margin` x its own window (work, and shares: margin x
+  pplns_min_shares) walked back from the block exactly as
+  blocks._shares_newest_first walks it; and for the next block, the edge
   of `margin` x N x network work at the difficulty after the next retarget
   (D x 1.75: network work is 16 ** floor(D), so one retarget can multiply it
   by 16 ** 3 or more), walked back from the newest share;
@@ -56,6 +57,7 @@ class PruneRule:
     margin: int                   # windows kept = margin x N x network work
     min_age: float                # seconds
     retarget_factor: Fraction = RETARGET_FACTOR
+    pplns_min_shares: int = 0     # a window spans at least this many shares
 
     @classmethod
     def from_config(cls, config):
@@ -64,10 +66,16 @@ class PruneRule:
         if config.devnet.enabled:       # the devnet's retarget factor is configurable
             factor = max(factor, exact_fraction(config.devnet.node.retarget_factor))
         return cls(scheme=p.scheme, pplns_window=p.pplns_window, margin=p.share_window_margin,
-                   min_age=p.share_min_age_hours * 3600.0, retarget_factor=factor)
+                   min_age=p.share_min_age_hours * 3600.0, retarget_factor=factor,
+                   pplns_min_shares=p.pplns_min_shares)
 
     def block_window(self, difficulty) -> int:
         return self.margin * pplns_window(self.pplns_window, difficulty)
+
+    @property
+    def window_shares(self) -> int:
+        """Shares kept below each window's newest one (margin x the minimum)."""
+        return self.margin * self.pplns_min_shares
 
     def next_block_window(self, difficulty) -> int:
         return self.block_window(exact_fraction(difficulty) * self.retarget_factor)
@@ -134,15 +142,17 @@ def delete_older(connection, cutoff, limit):
 
 # ------------------------------------------------------------------ the round (Steps)
 
-def window_edge(before_time, work):
-    """Time of the share at which `work` hashes, counted newest first from
-    `before_time` (None: the newest share), are reached; None if never."""
-    counted, cursor = 0, None
+def window_edge(before_time, work, min_shares=0):
+    """Time of the share at which `work` hashes and `min_shares` shares,
+    counted newest first from `before_time` (None: the newest share), are
+    both reached; None if never."""
+    counted, taken, cursor = 0, 0, None
     while True:
         rows = yield Step(share_chunk, (before_time, cursor))
         for row in rows:
             counted += max(int(row.work), 0)
-            if counted >= work:
+            taken += 1
+            if counted >= work and taken >= min_shares:
                 return row.time
         if len(rows) < WALK_CHUNK:
             return None
@@ -153,9 +163,10 @@ def pplns_needs(rule, difficulty):
     """[(edge time or None, why)] for every PPLNS window that may still be credited."""
     needs = []
     for block in (yield Step(pending_blocks, ())):
-        edge = yield from window_edge(block.time, rule.block_window(block.network_difficulty))
+        edge = yield from window_edge(block.time, rule.block_window(block.network_difficulty),
+                                      rule.window_shares)
         needs.append((edge, "window of block %d" % block.height))
-    edge = yield from window_edge(None, rule.next_block_window(difficulty))
+    edge = yield from window_edge(None, rule.next_block_window(difficulty), rule.window_shares)
     return needs + [(edge, "window of the next block")]
 
 

@@ -4,9 +4,16 @@ Pure functions on Python ints; no database, no floats in the money path.
 
 Rules (these are the pool's documented policy):
 - Network work of a block = 16 ** floor(D) expected hashes, for every algorithm.
-- PPLNS window = N x network work.  Shares are taken newest first (up to the
-  block's own share); the share that crosses the window's edge counts only for
-  the part of its work inside the window, so the window is exact.
+- PPLNS window = N x network work, and never fewer than the last M shares
+  (pplns_min_shares).  Shares are taken newest first (up to the block's own
+  share); once M shares are in, the share that crosses the window's edge
+  counts only for the part of its work inside the window, so the window is
+  exact.  Why M: when a share is worth more than a block (the real testnet's
+  D = 1 is 16 hashes a block, below any share floor) N blocks of work are
+  less than one share, so the finder's own share would fill the window and
+  take the whole reward; blocks then follow the share rate, which vardiff
+  makes equal for every connection, not the hashrate.  A window of many
+  shares pays each miner by work again.
 - Window not full (a young pool): the shares there are split the whole reward
   after fee, in proportion to their work.  Nothing is withheld.
 - No shares at all: the finder is credited the whole reward after fee.
@@ -16,6 +23,7 @@ Rules (these are the pool's documented policy):
   credited to the remainder account (by default the fee account).
 So credits + fee + remainder == reward, always.
 """
+import dataclasses
 import math
 from dataclasses import dataclass
 from fractions import Fraction
@@ -32,10 +40,12 @@ class Split:
     work: dict               # account -> work counted for it
     window: int              # work the scheme asked for (0: no window)
     counted: int             # work actually found
+    min_shares: int = 0      # shares the scheme asked for at least (PPLNS)
+    shares: int = 0          # shares actually counted
 
     @property
     def window_filled(self) -> bool:
-        return self.counted >= self.window
+        return self.counted >= self.window and self.shares >= self.min_shares
 
     def total(self) -> int:
         return sum(self.credits.values()) + self.fee + self.remainder
@@ -62,19 +72,25 @@ def pplns_window(n, difficulty) -> int:
     return math.ceil(window)
 
 
-def pplns_weights(shares_newest_first: Iterable, window: int):
-    """Work per account inside the window.  shares: (account, work) newest first.
-    Returns (weights, counted work)."""
-    weights, counted = {}, 0
+def pplns_weights(shares_newest_first: Iterable, window: int, min_shares: int = 0):
+    """Work per account inside the window: whole shares until min_shares are
+    in, then up to `window` work.  shares: (account, work) newest first.
+    Returns (weights, counted work, shares counted)."""
+    weights, counted, taken = {}, 0, 0
     for account, work in shares_newest_first:
-        if counted >= window:
+        work = int(work)
+        if taken < min_shares:
+            take = work
+        elif counted >= window:
             break
-        take = min(int(work), window - counted)
+        else:
+            take = min(work, window - counted)
         if take <= 0:
             continue
         weights[account] = weights.get(account, 0) + take
         counted += take
-    return weights, counted
+        taken += 1
+    return weights, counted, taken
 
 
 def prop_weights(shares_newest_first: Iterable):
@@ -109,17 +125,19 @@ def split_reward(reward: int, fee_rate, weights: dict, *, finder: str,
 
 
 def split_block(scheme: str, reward: int, fee_rate, shares_newest_first: Iterator, *,
-                finder: str, window: int) -> Split:
+                finder: str, window: int, min_shares: int = 0) -> Split:
     """One entry point for the three schemes.
 
-    pplns: shares newest first from the block back, window in hashes.
+    pplns: shares newest first from the block back, window in hashes, at
+           least min_shares shares.
     prop:  shares of the round only (the caller stops at the previous block).
     solo:  the finder alone; shares are ignored.
     """
     if scheme == PPLNS:
-        weights, counted = pplns_weights(shares_newest_first, window)
-        return split_reward(reward, fee_rate, weights, finder=finder, window=window,
-                            counted=counted)
+        weights, counted, taken = pplns_weights(shares_newest_first, window, min_shares)
+        split = split_reward(reward, fee_rate, weights, finder=finder, window=window,
+                             counted=counted)
+        return dataclasses.replace(split, min_shares=min_shares, shares=taken)
     if scheme == PROP:
         weights, counted = prop_weights(shares_newest_first)
         return split_reward(reward, fee_rate, weights, finder=finder, counted=counted)

@@ -18,13 +18,13 @@ T0 = 1_700_000_000.0
 HOUR = 3600.0
 
 
-def rule(scheme="pplns", margin=4, min_age_hours=0.0):
+def rule(scheme="pplns", margin=4, min_age_hours=0.0, min_shares=0):
     return PruneRule(scheme=scheme, pplns_window=2.0, margin=margin,
-                     min_age=min_age_hours * HOUR)
+                     min_age=min_age_hours * HOUR, pplns_min_shares=min_shares)
 
 
-def policy(scheme="pplns"):
-    return RewardPolicy(scheme, 2.0, Fraction(1, 100), "@pool-fee")
+def policy(scheme="pplns", min_shares=0):
+    return RewardPolicy(scheme, 2.0, Fraction(1, 100), "@pool-fee", pplns_min_shares=min_shares)
 
 
 def write(database, records):
@@ -84,6 +84,19 @@ def test_an_uncredited_block_keeps_its_window_and_credits_the_same(database):
     assert share_times(database)[0] == T0 + 95
     assert credit(database, 7, policy()) == before
     assert before[0]                                        # shares were actually credited
+
+
+def test_a_share_minimum_keeps_that_many_shares_and_credits_the_same(database):
+    # D = 1: the work window (32 hashes) is one share; a minimum of 10 shares,
+    # margin 1, must keep the block's 10 newest shares (95..104 is 10 shares
+    # ending at the block) and the credit must not change.
+    steady_shares(database, 100, start=5)
+    database.run_sync(insert_candidate, candidate(T0 + 104, difficulty=1.0), 0.0)
+    before = preview_credits(database, 7, policy(min_shares=10))
+    assert len(before[0]) == 7                              # all seven miners paid
+    result = prune(database, rule(margin=1, min_shares=10), difficulty=1.0, now=T0 + 105)
+    assert (result.cutoff.time, result.cutoff.reason) == (T0 + 95, "window of block 7")
+    assert credit(database, 7, policy(min_shares=10)) == before
 
 
 def test_shares_far_behind_the_next_window_are_removed(database):
@@ -174,7 +187,8 @@ def test_solo_keeps_only_the_minimum_age(database):
 
 def admin(database, tmp_path, *argv):
     config = tmp_path / "gxcpool.toml"
-    config.write_text("[payouts]\nshare_window_margin = 4\nshare_min_age_hours = 48.0\n")
+    config.write_text("[payouts]\nshare_window_margin = 4\nshare_min_age_hours = 48.0\n"
+                      "pplns_min_shares = 5\n")
     return main(["--config", str(config), "--database-url", database.url, "shares", "prune",
                  *argv])
 

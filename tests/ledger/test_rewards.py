@@ -50,9 +50,46 @@ def test_window_is_n_times_network_work():
 
 def test_pplns_counts_only_the_part_of_the_edge_share_inside_the_window():
     # newest first: a(100) b(100) c(100) d(...) with a window of 250
-    weights, counted = pplns_weights([("a", 100), ("b", 100), ("c", 100), ("d", 100)], 250)
+    weights, counted, taken = pplns_weights([("a", 100), ("b", 100), ("c", 100), ("d", 100)],
+                                            250)
     assert weights == {"a": 100, "b": 100, "c": 50}
-    assert counted == 250
+    assert (counted, taken) == (250, 3)
+
+
+def test_pplns_takes_whole_shares_until_the_minimum_count_then_cuts_the_edge():
+    shares = [("a", 100), ("b", 100), ("c", 100), ("d", 100)]
+    # the work window (150) is full after two shares, but three are required
+    assert pplns_weights(shares, 150, min_shares=3) == ({"a": 100, "b": 100, "c": 100}, 300, 3)
+    # three shares are in after 300; the window of 350 still cuts the fourth
+    assert pplns_weights(shares, 350, min_shares=3) == (
+        {"a": 100, "b": 100, "c": 100, "d": 50}, 350, 4)
+    split = split_block(PPLNS, 1_000, 0, iter(shares[:2]), finder="a", window=16, min_shares=3)
+    assert not split.window_filled and (split.shares, split.min_shares) == (2, 3)
+
+
+def test_a_share_worth_more_than_a_block_pays_by_work_with_a_share_minimum():
+    # The real testnet, D = 1: 32 hashes is the window of N = 2, far below one
+    # share.  Vardiff gives both miners the same share rate, so shares (and so
+    # blocks) alternate although "big" hashes ten times faster.  Without a share
+    # minimum each finder takes its whole block: both earn the same.  With one,
+    # each is paid by the work it did.
+    import random
+    rng = random.Random(7)
+    history, earned = [], {False: {"big": 0, "small": 0}, True: {"big": 0, "small": 0}}
+    for _ in range(3000):
+        finder = rng.choice(["big", "small"])
+        history.append((finder, 10 * 2 ** 20 if finder == "big" else 2 ** 20))
+        if len(history) < 200:
+            continue
+        for with_minimum in (False, True):
+            split = split_block(PPLNS, 5_000_000_000, 0, reversed(history), finder=finder,
+                                window=pplns_window(2.0, 1.0),
+                                min_shares=200 if with_minimum else 0)
+            for account, amount in split.credits.items():
+                earned[with_minimum][account] += amount
+    without, with_ = earned[False], earned[True]
+    assert 0.8 < without["big"] / without["small"] < 1.25      # by share count: unfair
+    assert 9.0 < with_["big"] / with_["small"] < 11.0          # by work: 10 to 1
 
 
 def test_pplns_window_by_work_across_algorithms():
