@@ -15,9 +15,9 @@ from gxcpoold.ledger.sharewriter import ShareWriter
 from gxcpoold.ledger.unlocker import Unlocker
 from gxcpoold.node.client import NodeClient
 from gxcpoold.node.errors import NodeRPCError
-from gxcpoold.devnet.service import DevNodeService
 from gxcpoold.devnet.settings import DevNodeSettings
 from gxcpoold.shares import ACCEPTED, BlockCandidate
+from tests.devnet.loopback import start_devnode
 from tests.ledger.dbtest import trial_database
 
 MATURITY = 2
@@ -33,10 +33,7 @@ class LedgerHarness:
     async def start(self, **payout_kw):
         settings = DevNodeSettings(**{"maturity": MATURITY, "difficulty": 4.0, "mempool_expiry": EXPIRY,
                                       "restart_emulation": True, **self.node_settings})
-        self.devnode = DevNodeService(settings, "tcp:0:interface=127.0.0.1", reactor=reactor)
-        self.devnode.startService()
-        self.addCleanup(self.devnode.stopService)
-        await self.devnode.whenListening()
+        self.devnode = await start_devnode(self, settings)
         self.node = self.devnode.node
         self.wallet = self.node.wallet.address
         self.client = NodeClient(reactor, self.devnode.url, retries=0, timeout=5)

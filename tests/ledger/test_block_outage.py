@@ -19,8 +19,6 @@ from twisted.internet import reactor
 from twisted.internet.task import deferLater
 from twisted.logger import LogLevel
 
-from gxcpoold.devnet.service import DevNodeService
-from gxcpoold.devnet.settings import DevNodeSettings
 from gxcpoold.ledger.blocks import RewardPolicy
 from gxcpoold.ledger.blockscan import BlockScanner
 from gxcpoold.ledger.candidates import DurableBlockRecorder, candidate_path
@@ -29,6 +27,7 @@ from gxcpoold.ledger.sharewriter import ShareWriter
 from gxcpoold.node.client import NodeClient
 from gxcpoold.node.submitter import BlockSubmitter
 from gxcpoold.shares import ACCEPTED
+from tests.devnet.loopback import start_devnode
 from tests.ledger.blockfinding import (LogCapture, assert_each_credited_once,
                                        chain_blocks_paying, pool_block)
 from tests.ledger.dbtest import each_backend
@@ -46,11 +45,7 @@ class BlockOutageMixin:
     timeout = 240
 
     async def start_pool(self):
-        self.devnode = DevNodeService(DevNodeSettings(difficulty=1.0, maturity=2),
-                                      "tcp:0:interface=127.0.0.1", reactor=reactor)
-        self.devnode.startService()
-        self.addCleanup(self.devnode.stopService)
-        await self.devnode.whenListening()
+        self.devnode = await start_devnode(self, difficulty=1.0, maturity=2)
         self.node = self.devnode.node
         self.wallet = self.node.wallet.address
         self.client = NodeClient(reactor, self.devnode.url, retries=0, timeout=5)

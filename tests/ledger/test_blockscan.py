@@ -10,8 +10,6 @@ from types import SimpleNamespace
 from sqlalchemy import select
 from twisted.internet import reactor
 
-from gxcpoold.devnet.service import DevNodeService
-from gxcpoold.devnet.settings import DevNodeSettings
 from gxcpoold.ledger import meta
 from gxcpoold.ledger.blocks import LedgerBlockRecorder, RewardPolicy
 from gxcpoold.ledger.blockscan import META_KEY, BlockScanner
@@ -19,6 +17,7 @@ from gxcpoold.ledger.schema import blocks
 from gxcpoold.ledger.sharewriter import ShareWriter
 from gxcpoold.node.client import NodeClient
 from gxcpoold.shares import ACCEPTED, SUBMITTED
+from tests.devnet.loopback import start_devnode
 from tests.ledger.blockfinding import (assert_each_credited_once, chain_blocks_paying,
                                        ledger_blocks, pool_block)
 from tests.ledger.dbtest import each_backend, trial_database
@@ -46,11 +45,7 @@ class BlockScanMixin:
     backend = "sqlite"
 
     async def setUp(self):
-        self.devnode = DevNodeService(DevNodeSettings(difficulty=1.0, maturity=2),
-                                      "tcp:0:interface=127.0.0.1", reactor=reactor)
-        self.devnode.startService()
-        self.addCleanup(self.devnode.stopService)
-        await self.devnode.whenListening()
+        self.devnode = await start_devnode(self, difficulty=1.0, maturity=2)
         self.node = self.devnode.node
         self.wallet = self.node.wallet.address
         self.client = CountingClient(NodeClient(reactor, self.devnode.url, retries=0, timeout=5))

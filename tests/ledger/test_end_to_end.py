@@ -18,11 +18,10 @@ from gxcpoold.ledger.schema import blocks, payouts
 from gxcpoold.ledger.sharewriter import ShareWriter
 from gxcpoold.ledger.unlocker import Unlocker
 from gxcpoold.miner.client import Miner
-from gxcpoold.devnet.service import DevNodeService
-from gxcpoold.devnet.settings import DevNodeSettings
 from gxcpoold.node.service import NodeService
 from gxcpoold.node.submitter import BlockSubmitter
 from gxcpoold.stratum.service import StratumService
+from tests.devnet.loopback import start_devnode
 from tests.ledger.dbtest import each_backend, trial_database
 from tests.stratum.test_end_to_end import NODE, STRATUM, wait_for
 
@@ -35,11 +34,7 @@ class EndToEndMixin:
     timeout = 150
 
     async def test_blocks_mature_and_every_miner_is_paid(self):
-        devnode = DevNodeService(DevNodeSettings(difficulty=5.0, maturity=MATURITY),
-                                 "tcp:0:interface=127.0.0.1", reactor=reactor)
-        devnode.startService()
-        self.addCleanup(devnode.stopService)
-        await devnode.whenListening()
+        devnode = await start_devnode(self, difficulty=5.0, maturity=MATURITY)
         node = NodeService(reactor, NODE, network="testnet", url=devnode.url)
         db = trial_database(self, self.backend)
         policy = RewardPolicy("pplns", 2.0, gxc_fraction("0.01"), "@pool-fee")

@@ -10,13 +10,12 @@ from twisted.internet.task import Clock
 from twisted.trial import unittest
 
 from gxcpoold.config import NodeSettings
-from gxcpoold.devnet.service import DevNodeService
-from gxcpoold.devnet.settings import DevNodeSettings
 from gxcpoold.jobs import JobManager
 from gxcpoold.node.minedtxids import MARGIN, MinedTxids
 from gxcpoold.node.service import NodeService
 from gxcpoold.node.submitter import BlockSubmitter
 from gxcpoold.shares import ACCEPTED, BlockCandidate, MemoryBlockRecorder
+from tests.devnet.loopback import start_devnode
 from tests.waiting import wait_for
 
 NODE = NodeSettings(timeout=2.0, retries=1, retry_backoff=0.05, tip_poll_interval=0.1,
@@ -92,13 +91,8 @@ class RestartOnTheDevnet(unittest.TestCase):
 
     timeout = 60
 
-    async def start_node(self):
-        devnode = DevNodeService(DevNodeSettings(difficulty=1.0),
-                                 "tcp:0:interface=127.0.0.1", reactor=reactor)
-        devnode.startService()
-        self.addCleanup(devnode.stopService)
-        await devnode.whenListening()
-        return devnode
+    def start_node(self):
+        return start_devnode(self, difficulty=1.0)
 
     async def start_pool(self, devnode, path):
         """The pool's node link, jobs and submitter, as compose.py builds them."""

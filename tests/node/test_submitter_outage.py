@@ -10,11 +10,10 @@ from twisted.internet import reactor
 from twisted.logger import globalLogPublisher
 from twisted.trial import unittest
 
-from gxcpoold.devnet.service import DevNodeService
-from gxcpoold.devnet.settings import DevNodeSettings
 from gxcpoold.node.client import NodeClient
 from gxcpoold.node.submitter import BlockSubmitter
 from gxcpoold.shares import ACCEPTED, SUBMITTED, BlockCandidate, MemoryBlockRecorder
+from tests.devnet.loopback import start_devnode
 from tests.node.fakes import free_port
 
 
@@ -35,10 +34,7 @@ class NodeOutage(unittest.TestCase):
 
     async def test_one_warning_per_height_and_the_block_gets_in_once_the_node_is_back(self):
         endpoint = "tcp:%d:interface=127.0.0.1" % free_port()
-        devnode = DevNodeService(DevNodeSettings(difficulty=1.0), endpoint, reactor=reactor)
-        devnode.startService()
-        self.addCleanup(lambda: devnode.running and devnode.stopService())
-        await devnode.whenListening()
+        devnode = await start_devnode(self, endpoint=endpoint, difficulty=1.0)
         client = NodeClient(reactor, devnode.url, timeout=1.0, retries=0)
         address = await client.getnewaddress()
         template = await client.getblocktemplate(address)

@@ -18,12 +18,11 @@ from gxcpoold.hashers.sha256d import sha256d_scan
 from gxcpoold.jobs import JobManager
 from gxcpoold.miner.client import Miner
 from gxcpoold.miner.work import Work
-from gxcpoold.devnet.service import DevNodeService
-from gxcpoold.devnet.settings import DevNodeSettings
 from gxcpoold.node.service import NodeService
 from gxcpoold.node.submitter import BlockSubmitter
 from gxcpoold.shares import ACCEPTED, MemoryBlockRecorder, MemoryShareSink
 from gxcpoold.stratum.service import StratumService
+from tests.devnet.loopback import start_devnode
 from tests.stratum.helpers import MINER_ADDRESS
 from tests.waiting import wait_for
 
@@ -85,11 +84,7 @@ class EndToEnd(unittest.TestCase):
     timeout = 120
 
     async def start_pool(self):
-        self.devnode = DevNodeService(DevNodeSettings(difficulty=6.0),
-                                      "tcp:0:interface=127.0.0.1", reactor=reactor)
-        self.devnode.startService()
-        self.addCleanup(self.devnode.stopService)
-        await self.devnode.whenListening()
+        self.devnode = await start_devnode(self, difficulty=6.0)
         self.node = NodeService(reactor, NODE, network="testnet", url=self.devnode.url)
         self.sink, self.recorder = MemoryShareSink(), MemoryBlockRecorder()
         mined = set()
