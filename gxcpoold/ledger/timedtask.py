@@ -8,6 +8,8 @@ failed round never stops the timer: a node that does not answer is one
 warning line (it is expected and retried next round), anything else is
 logged with its traceback.
 """
+import abc
+
 from twisted.application.service import Service
 from twisted.internet import defer
 from twisted.internet.task import LoopingCall
@@ -18,7 +20,7 @@ from gxcpoold.ledger.singleton import SingletonLock
 from gxcpoold.node.errors import NodeError
 
 
-class SingletonTask(Service):
+class SingletonTask(Service, metaclass=abc.ABCMeta):
     """Subclasses set `name` and `lock_name` and implement round()."""
 
     log = Logger()
@@ -36,8 +38,9 @@ class SingletonTask(Service):
         self._loop = None
         self._running = None
 
+    @abc.abstractmethod
     def round(self) -> defer.Deferred:
-        raise NotImplementedError
+        """One round of the task's work."""
 
     def startService(self):
         super().startService()
