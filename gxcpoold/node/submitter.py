@@ -27,7 +27,7 @@ from collections import Counter, deque
 
 from twisted.application.service import Service
 from twisted.internet import defer
-from twisted.internet.defer import Deferred, DeferredList
+from twisted.internet.defer import Deferred
 from twisted.internet.task import deferLater
 from twisted.logger import Logger
 
@@ -174,15 +174,28 @@ class BlockSubmitter(Service):
             return None
         self.log.info("waiting for {count} block submission(s) to finish",
                       count=len(self._unfinished))
-        # A copy of each: the submissions' own callers keep their results.
-        waits = [Deferred() for _ in self._unfinished]
-        for d, wait in zip(list(self._unfinished), waits):
-            d.addBoth(lambda result, wait=wait: (wait.callback(None), result)[1])
-        done = DeferredList(waits)
-        done.addTimeout(self.stop_timeout, self.clock)
-        done.addErrback(lambda failure: self.log.critical(
-            "stopping with block submissions unfinished after {seconds:.0f}s; their outcome "
-            "is settled from the chain at the next start", seconds=self.stop_timeout))
+        # A count and a timer, nothing cancelled: a Deferred cancelled at the
+        # timeout would hold a CancelledError nobody consumes ("Unhandled
+        # error in Deferred" in whatever runs when it is garbage-collected).
+        # The submissions' own callers keep their results.
+        done = Deferred()
+        unfinished = set(self._unfinished)
+
+        def give_up():
+            self.log.critical("stopping with block submissions unfinished after {seconds:.0f}s; "
+                              "their outcome is settled from the chain at the next start",
+                              seconds=self.stop_timeout)
+            done.callback(None)
+        timer = self.clock.callLater(self.stop_timeout, give_up)
+
+        def finished(result, d):
+            unfinished.discard(d)
+            if not unfinished and timer.active():
+                timer.cancel()
+                done.callback(None)
+            return result
+        for d in list(unfinished):
+            d.addBoth(finished, d)
         return done
 
     # ------------------------------------------------------------ the exchange
