@@ -254,7 +254,7 @@ class PayoutService(SingletonTask):
     @defer.inlineCallbacks
     def _unspent_keys(self, pool_address):
         # Always with the address: listunspent [] fails once a fee was mined (defect 13).
-        entries = yield self.client.call("listunspent", pool_address)
+        entries = yield self.client.listunspent(pool_address)
         return entries, {c.key for c in cs.coins_from_listunspent(entries, pool_address)}
 
     @staticmethod

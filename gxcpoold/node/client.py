@@ -288,6 +288,13 @@ class NodeClient:
     def getrawmempool(self):
         return self.call("getrawmempool")
 
+    def listunspent(self, address):
+        # Always with an address: `listunspent []` fails once a fee-paying
+        # transaction is mined (defect 13).
+        if not address:
+            raise ValueError("listunspent needs an address")
+        return self.call("listunspent", address)
+
     def sendtoaddress(self, address, amount_base_units: int):
         """Pay from the node wallet.  Never retried: see NOT_RETRIABLE."""
         return self.call("sendtoaddress", address, base_units_to_gxc(amount_base_units))

@@ -48,6 +48,16 @@ class Framing(ClientTestCase):
         await self.client(url).getblock(3, verbose=0)
         self.assertEqual(request_json(node.requests[0])["params"], [3, False])
 
+    async def test_listunspent_always_names_the_address(self):
+        # `listunspent []` crashes the node's handler once a fee is mined (defect 13)
+        node, url = self.serve(answer_with([]))
+        client = self.client(url)
+        await client.listunspent("tGXC" + "a" * 34)
+        self.assertEqual(request_json(node.requests[0])["params"], ["tGXC" + "a" * 34])
+        with self.assertRaises(ValueError):
+            client.listunspent("")
+        self.assertEqual(len(node.requests), 1)
+
     async def test_sendtoaddress_amount_is_a_json_number_from_base_units(self):
         node, url = self.serve(answer_with("t" * 64))
         await self.client(url).sendtoaddress("tGXC" + "a" * 34, 123_456_789)
