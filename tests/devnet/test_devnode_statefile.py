@@ -25,8 +25,8 @@ class CountingConversion:
         return as_dict(record)
 
 
-class StateFile(StatefulCase):
-    settings = {"maturity": 2, "retarget_interval": 50}
+class StateFileCase(StatefulCase):
+    """Helpers for the tests below: the block log's path, a reopened node, more blocks."""
 
     def log_path(self) -> str:
         with open(self.state_path) as handle:
@@ -39,6 +39,10 @@ class StateFile(StatefulCase):
     def grow(self, count: int):
         for _ in range(count):
             self.node.mine_other(self.node.wallet.address)
+
+
+class StateFile(StateFileCase):
+    settings = {"maturity": 2, "retarget_interval": 50}
 
     def test_a_checkpoint_converts_only_the_new_blocks(self):
         self.grow(300)
@@ -131,7 +135,7 @@ class FailingWrite:
         raise OSError(28, "No space left on device")
 
 
-class WriteFailure(StatefulCase):
+class WriteFailure(StateFileCase):
     settings = {"maturity": 2}
 
     def test_after_a_failed_append_the_next_checkpoint_rewrites_the_log(self):
@@ -139,15 +143,12 @@ class WriteFailure(StatefulCase):
         self.grow(3)
         with self.assertRaises(OSError):
             writer.append(self.node.chain.blocks, self.node.history,
-                          FailingWrite(StateFile.log_path(self)))
+                          FailingWrite(self.log_path()))
         self.grow(2)
         self.service.save()
         reopened = self.reopen()
         self.assertEqual([b.hash for b in reopened.chain.blocks],
                          [b.hash for b in self.node.chain.blocks])
-
-    grow = StateFile.grow
-    reopen = StateFile.reopen
 
 
 class ChangedDifficultySetting(StatefulCase):
