@@ -68,7 +68,7 @@ def assert_each_credited_once(test, db, expected):
 
 
 class LogCapture:
-    """Log events at warning level and above while a test runs."""
+    """Log events at info level and above while a test runs (debug lines are left out)."""
 
     def __init__(self, test):
         self.events = []
