@@ -8,7 +8,7 @@ import subprocess
 import time
 
 from gxcpoold.devnet import state
-from tests.test_twistd import DEVNET_ENV, TWISTD, assert_one_line
+from tests.test_twistd import DEVNET_ENV, TWISTD, assert_one_line, twistd
 
 ACCEPTED = re.compile(r"BlockSubmitter#info\] block (\d+) [0-9a-f]{64} .*accepted by the node")
 MINED = re.compile(r"devnode: block (\d+) accepted")
@@ -69,9 +69,8 @@ def test_second_run_continues_the_chain(tmp_path):
 def test_an_unreadable_devnet_state_stops_with_one_line(tmp_path):
     (tmp_path / "gxcpool-data").mkdir()
     (tmp_path / "gxcpool-data" / "devnode.json").write_text('{"format":2,')
-    result = subprocess.run(TWISTD + ["--nodaemon", "--pidfile=", "gxcpool", "--devnet"],
-                            cwd=tmp_path, env=DEVNET_ENV, capture_output=True, text=True,
-                            timeout=60)
+    result = twistd("--nodaemon", "--pidfile=", "gxcpool", "--devnet", cwd=tmp_path,
+                    env=DEVNET_ENV)
     assert_one_line(result, "gxcpool: devnet setting 'state_file': cannot read ")
 
 
