@@ -30,7 +30,7 @@ from twisted.logger import Logger
 
 from gxcpoold.ledger import meta
 from gxcpoold.ledger.blocks import accept_block, insert_candidate
-from gxcpoold.ledger.sharewriter import OUTAGE_ERRORS
+from gxcpoold.ledger.sharewriter import OUTAGE_ERRORS, short_error
 from gxcpoold.ledger.schema import blocks, miners, shares
 from gxcpoold.node.errors import NodeError
 from gxcpoold.shares import BlockCandidate
@@ -170,7 +170,7 @@ class BlockScanner(Service):
         def failed(failure):
             self._running_scan = None
             self.wanted = True          # try again at the next interval
-            problem = (failure.getErrorMessage().splitlines() or ["?"])[0][:300]
+            problem = short_error(failure.value)
             if self._problem is None:   # once per run of failures, not every interval
                 if failure.check(NodeError, *OUTAGE_ERRORS):
                     self.log.warn("block scan postponed: {problem}", problem=problem)

@@ -28,7 +28,7 @@ from twisted.logger import Logger
 
 from gxcpoold.ledger.blocks import (LedgerBlockRecorder, accept_block, insert_candidate,
                                     update_status)
-from gxcpoold.ledger.sharewriter import OUTAGE_ERRORS
+from gxcpoold.ledger.sharewriter import OUTAGE_ERRORS, short_error
 from gxcpoold.ledger.spill import fsync_directory
 from gxcpoold.shares import ACCEPTED, CANDIDATE, REJECTED, BlockCandidate
 
@@ -312,14 +312,15 @@ class DurableBlockRecorder(Service):
                 split = yield self.db.run(write_entry, entry.candidate, statuses,
                                           self.ledger.policy, now)
             except OUTAGE_ERRORS as e:
-                self._outage(_short(e))
+                self._outage(short_error(e))
                 return
             except Exception as e:
                 if not entry.refused:
                     entry.refused = True
                     self.log.error("block {height} {hash}: the database refused its record "
                                    "({error}); kept in {path}", height=entry.candidate.height,
-                                   hash=entry.candidate.hash, error=_short(e), path=entry.path)
+                                   hash=entry.candidate.hash, error=short_error(e),
+                                   path=entry.path)
                 continue
             entry.synced = done
             self._back()
@@ -354,7 +355,3 @@ class DurableBlockRecorder(Service):
                           count=waiting + 1)
             for observer in list(self.recovery_observers):
                 observer()
-
-
-def _short(error) -> str:
-    return str(error).splitlines()[0][:300]

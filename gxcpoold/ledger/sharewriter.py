@@ -166,7 +166,7 @@ class ShareWriter(Service):
             self._last_prune = now
             d.addCallback(lambda _: self.db.run(prune_stats, now - self.stats_retention))
             d.addErrback(lambda f: self.log.warn("statistics pruning failed: {e}",
-                                                 e=_short(f.value)))
+                                                 e=short_error(f.value)))
 
     # -- flushing -------------------------------------------------------------
 
@@ -261,7 +261,7 @@ class ShareWriter(Service):
             self.store.forget()
             if self.db_ok:
                 self.log.error("database write failed ({error}); shares wait in {path}* "
-                               "until it is back", error=_short(e), path=self.journal.path)
+                               "until it is back", error=short_error(e), path=self.journal.path)
                 self.db_ok = False
             if not item.failed:
                 item.failed = True
@@ -294,13 +294,14 @@ class ShareWriter(Service):
     def _refused(self, item, records, error):
         if item.path is None:
             self.log.error("the database refused {count} shares the journal could not take "
-                           "({error}); they are lost", count=len(records), error=_short(error))
+                           "({error}); they are lost", count=len(records),
+                           error=short_error(error))
             return True
         kept = item.path.replace(READY_SUFFIX, REFUSED_SUFFIX)
         os.replace(item.path, kept)
         self.log.error("the database refused the shares of {path} ({error}); the file is kept "
                        "as {kept} for inspection and the next files are written",
-                       path=item.path, error=_short(error), kept=kept)
+                       path=item.path, error=short_error(error), kept=kept)
         return True
 
     def _recovered(self):
@@ -341,5 +342,6 @@ def _size(path):
         return 0
 
 
-def _short(error) -> str:
-    return str(error).splitlines()[0][:300]
+def short_error(error) -> str:
+    """The first line of an error, for a one-line log message."""
+    return (str(error).splitlines() or ["?"])[0][:300]
