@@ -207,7 +207,7 @@ class BlockSubmitter(Service):
         block = candidate.block
         coinbase_only_tried = len(block.get("transactions", ())) <= 1
         pause = self.retry_pause
-        for attempt in range(self.retries + 1):
+        for _ in range(self.retries + 1):
             try:
                 sent = yield self.client.submitblock(block)
             except NodeRequestTooLarge as e:
