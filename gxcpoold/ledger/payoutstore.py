@@ -74,10 +74,10 @@ def create_intent(connection, recipient, minimum, start_height, node_time, amoun
     if connection.dialect.name == "postgresql":
         query = query.with_for_update()
     row = connection.execute(query).first()
-    if row is None or row.amount < minimum or row.amount <= 0:
+    if row is None or row.amount < minimum:
         return None
     pay = row.amount if amount is None else min(amount, row.amount)
-    if pay <= 0:
+    if pay <= 0:                       # also an empty or negative balance
         return None
     seq = row.payout_seq + 1
     key = "%s#%d" % (recipient, seq)
