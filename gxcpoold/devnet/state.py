@@ -23,7 +23,8 @@ retarget rule (node.py).
 """
 import json
 import os
-import tempfile
+
+from gxcpoold.durable import write_atomically
 
 FORMAT = 2
 LOG_SUFFIX = ".blocks-"
@@ -75,27 +76,6 @@ def _read_log(path: str) -> list[dict]:
     return blocks
 
 
-def _fsync_directory(directory: str) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _atomic_write(path: str, data: bytes) -> None:
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, temporary = tempfile.mkstemp(prefix=".devnode-", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        os.unlink(temporary)
-        raise
-    _fsync_directory(directory)
 
 
 def _block_lines(blocks: list[dict]) -> bytes:
@@ -150,13 +130,13 @@ class StateWriter:
         name = self.log_name_for(history)
         previous = self.log_name
         if name != self.log_name or self.written > len(blocks):
-            _atomic_write(os.path.join(self.directory, name),
+            write_atomically(os.path.join(self.directory, name),
                           _block_lines([as_dict(b) for b in blocks]))
             self.log_name, self.written = name, len(blocks)
         else:
             self._append(blocks, as_dict, durable=True)    # also syncs earlier write-throughs
         header = {**header, "format": FORMAT, "blocks_file": name, "block_count": len(blocks)}
-        _atomic_write(self.path, json.dumps(header, separators=(",", ":")).encode())
+        write_atomically(self.path, json.dumps(header, separators=(",", ":")).encode())
         if previous is not None and previous != name:
             try:
                 os.unlink(os.path.join(self.directory, previous))

@@ -10,7 +10,6 @@ count, seed hash), then the pages; the data stays page-aligned for mmap.  A
 file is written under a temporary name and renamed when complete, so a file
 with the final name is always whole.
 """
-import contextlib
 import mmap
 import os
 import random
@@ -18,6 +17,7 @@ import struct
 import threading
 
 from gxcpoold._native import ffi, lib
+from gxcpoold.durable import written_atomically
 from gxcpoold.hashers._args import as_int
 from gxcpoold.hashers.ethash import (_RESULTS, EthashLightCache, EthashResult, _share_args,
                                      ethash_dataset_pages, ethash_seedhash, share_check_args)
@@ -29,23 +29,6 @@ HEADER_SIZE = 4096
 _HEADER = struct.Struct("<8sIII32s")  # magic, epoch, pages, cache items, seed
 PAGE = 128
 DEFAULT_CHUNK_PAGES = 8192  # 1 MiB of dataset per C call
-
-
-@contextlib.contextmanager
-def _written_atomically(final, mode):
-    """An open file that appears at `final` only complete and synced: written
-    under a temporary name, renamed at the end, removed on any failure."""
-    tmp = "%s.tmp-%d-%d" % (final, os.getpid(), threading.get_ident())
-    try:
-        with open(tmp, mode) as f:
-            yield f
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, final)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 class DAGGenerationCancelled(Exception):
@@ -155,7 +138,7 @@ class EthashDAG:
             return cls(light_cache.epoch, pages, light_cache.items, light_cache.seed, mm)
 
         final = cls.file_path(directory, light_cache.epoch, pages)
-        with _written_atomically(final, "w+b") as f:
+        with written_atomically(final, "w+b") as f:
             f.write(cls._header(light_cache.epoch, pages, light_cache.items, light_cache.seed))
             f.truncate(HEADER_SIZE + size)
             f.flush()
@@ -232,7 +215,7 @@ class EthashDAG:
         self._enter()
         try:
             data = ffi.buffer(self._data, PAGE * self.pages)
-            with _written_atomically(final, "wb") as f:
+            with written_atomically(final, "wb") as f:
                 f.write(self._header(self.epoch, self.pages, self.cache_items, self.seed))
                 step = 64 << 20
                 for off in range(0, len(data), step):

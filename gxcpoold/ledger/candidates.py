@@ -19,17 +19,16 @@ import glob
 import json
 import os
 import time
-import uuid
 
 from twisted.application.service import Service
 from twisted.internet import defer, threads
 from twisted.internet.task import LoopingCall
 from twisted.logger import Logger
 
+from gxcpoold.durable import write_atomically
 from gxcpoold.ledger.blocks import (LedgerBlockRecorder, accept_block, insert_candidate,
                                     update_status)
 from gxcpoold.ledger.sharewriter import OUTAGE_ERRORS, short_error
-from gxcpoold.ledger.spill import fsync_directory
 from gxcpoold.shares import ACCEPTED, CANDIDATE, REJECTED, BlockCandidate
 
 SUFFIX = ".block"
@@ -77,14 +76,8 @@ def write_candidate(path, candidate):
     """(thread) Write the candidate's file atomically and durably."""
     directory = os.path.dirname(path)
     os.makedirs(directory, exist_ok=True)
-    tmp = "%s.tmp-%s" % (path, uuid.uuid4().hex[:8])
     data = json.dumps(dataclasses.asdict(candidate), separators=(",", ":"), sort_keys=True)
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(data + "\n")
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-    fsync_directory(directory)
+    write_atomically(path, (data + "\n").encode())
 
 
 def append_status(path, status, reason, when):

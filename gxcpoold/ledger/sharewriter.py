@@ -24,9 +24,10 @@ from twisted.internet.threads import deferToThreadPool
 from twisted.logger import Logger
 from twisted.python.threadpool import ThreadPool
 
+from gxcpoold.durable import fsync_directory
 from gxcpoold.ledger.schema import spill_replays
 from gxcpoold.ledger.sharestore import ShareStore, prune_stats
-from gxcpoold.ledger.spill import (READY_SUFFIX, Sealed, ShareJournal, fsync_directory,
+from gxcpoold.ledger.spill import (READY_SUFFIX, Sealed, ShareJournal,
                                    read_spill, seal_durably)
 
 PRUNE_EVERY = 600.0               # seconds between statistics pruning passes

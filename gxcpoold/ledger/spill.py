@@ -23,6 +23,7 @@ import time
 import uuid
 from dataclasses import dataclass
 
+from gxcpoold.durable import fsync_directory
 from gxcpoold.shares import ShareRecord
 
 HEADER_KEY = "gxcpool-spill"
@@ -146,12 +147,6 @@ def seal_durably(fd, directory):
     fsync_directory(directory)
 
 
-def fsync_directory(directory):
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def read_spill(path):

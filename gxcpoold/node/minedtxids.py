@@ -14,24 +14,15 @@ so entries older than that (plus a margin) are dropped, and the file stays
 small whatever the uptime.
 """
 import json
-import os
 
 from twisted.internet import defer, threads
 from twisted.logger import Logger
 
+from gxcpoold.durable import write_atomically
+
 FILE_NAME = "mined-txids.json"
 MARGIN = 600.0            # seconds kept beyond the node's mempool expiry (clock skew, slow expiry)
 LIMIT = 10_000            # txids at most; the oldest go first
-
-
-def write_atomically(path, data: bytes):
-    """Write, fsync, rename: a crash leaves the old file or the new one, never half."""
-    tmp = path + ".tmp"
-    with open(tmp, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
 
 
 class MinedTxids:
