@@ -198,6 +198,10 @@ class StratumSettings:
     ban_seconds: float = 600.0        # how long an abusive IP is refused
     line_timeout: float = 60.0        # seconds an unfinished request line may wait for its newline
     listen_backlog: int = 1024        # connections the kernel queues while accepts catch up
+    # Slow hashes (ethash, gxhash) are checked in a bounded thread pool; sha256d ignores these.
+    verify_threads: int = 0           # hashing threads; 0 = number of cores
+    verify_queue: int = 0             # hashes queued or running; 0 = 4 x verify_threads
+    max_checks_per_connection: int = 4  # one connection's shares in checking; beyond: Busy, slowed
 
 
 STRATUM_DEFAULTS = {
@@ -550,6 +554,9 @@ def load_config(path=None, environ=None, overrides=None) -> Config:
                                      "max_connections_per_ip", "ban_seconds", "line_timeout"))
         _check_range(section, "listen_backlog", s.listen_backlog, 1, 65535)
         _check_range(section, "extranonce2_size", s.extranonce2_size, 4, 8)
+        _check_range(section, "verify_threads", s.verify_threads, 0, 1024)
+        _check_range(section, "verify_queue", s.verify_queue, 0, 1_000_000)
+        _check_range(section, "max_checks_per_connection", s.max_checks_per_connection, 1, 1000)
         if not s.min_difficulty <= s.start_difficulty <= s.max_difficulty:
             raise ConfigError("[%s] start_difficulty = %r: must lie between min_difficulty (%r) "
                               "and max_difficulty (%r)" % (section, s.start_difficulty,
