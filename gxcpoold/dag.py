@@ -10,6 +10,10 @@ directory, so a restart maps the finished file instead of regenerating.
 
 The manager learns the chain height from note_height() (e.g. on every new
 template) and/or by polling height_source() every poll_interval seconds.
+With full=False (small pools, tests) no DAG is built: the manager only warms
+the light caches of the wanted epochs in the background.  Progress is logged:
+a line when an epoch's preparation starts, one per tenth of a generation,
+one when it is ready, one when an old epoch is dropped.
 All bookkeeping runs on the reactor thread; verify()/hash() may be called
 from any thread, and should be called from a worker thread: a light-mode
 check takes about a millisecond, and the first one of an epoch whose light
@@ -45,6 +49,7 @@ class DAGManager(service.Service):
     state_dir       directory for DAG files (created if missing)
     height_source   optional callable -> int or Deferred[int], polled
     prepare_ahead   start the next epoch's DAG this many blocks before it
+    full            False: light caches only, never a DAG (no GiB of memory and disk)
     sizes           optional epoch -> (cache_items, dataset_pages), for tests
     """
 
@@ -52,7 +57,7 @@ class DAGManager(service.Service):
 
     def __init__(self, state_dir, height_source=None, *, reactor=None, threadpool=None,
                  poll_interval=15.0, prepare_ahead=2000, retry_delay=60.0, generate_threads=2,
-                 sizes=None, light_caches=None):
+                 sizes=None, light_caches=None, full=True):
         if reactor is None:
             from twisted.internet import reactor
         self.state_dir = state_dir
@@ -61,6 +66,7 @@ class DAGManager(service.Service):
         self.prepare_ahead = prepare_ahead
         self.retry_delay = retry_delay
         self.generate_threads = generate_threads
+        self.full = full
         self.height = None
         self.stats = {"generated": 0, "loaded": 0, "dropped": 0, "failed": 0}
         self.progress = None  # (epoch, done_pages, total_pages) of the running build
@@ -69,6 +75,7 @@ class DAGManager(service.Service):
         self._pool = threadpool or ThreadPool(minthreads=0, maxthreads=2, name="ethash-dag")
         self._light = light_caches or EthashLightCacheLRU(maxsize=3, sizes=sizes)
         self._dags = {}           # epoch -> EthashDAG, ready to use
+        self._lights = set()      # light mode: epochs whose light cache was warmed
         self._wanted = set()      # epochs whose DAG should exist
         self._building = None     # (epoch, cancel Event, Deferred) of the one running build
         self._waiters = {}        # epoch -> [Deferred] from when_ready()
@@ -132,6 +139,7 @@ class DAGManager(service.Service):
         self._wanted = wanted
         for old in [e for e in self._dags if e not in wanted]:
             self._drop(old)
+        self._lights &= wanted
         if self._building is not None and self._building[0] not in wanted:
             self._building[1].set()
         self._schedule()
@@ -139,11 +147,16 @@ class DAGManager(service.Service):
     def _schedule(self):
         if self._stopped or self._building is not None:
             return
-        todo = sorted(e for e in self._wanted if e not in self._dags)
+        done = self._dags if self.full else self._lights
+        todo = sorted(e for e in self._wanted if e not in done)
         if not todo:
             return
         epoch, cancel = todo[0], threading.Event()
         keep = self._wanted | set(self._dags)
+        log.info("ethash epoch {epoch}: preparing the {what} in the background{meanwhile}",
+                 epoch=epoch, what="DAG" if self.full else "light cache",
+                 meanwhile="; shares are checked with the light cache until it is ready"
+                 if self.full else " (dag_mode light: no DAG)")
         d = threads.deferToThreadPool(self._reactor, self._pool, self._build, epoch, cancel, keep)
         self._building = (epoch, cancel, d)
         d.addCallbacks(self._built, self._build_failed, callbackArgs=(epoch,), errbackArgs=(epoch,))
@@ -152,14 +165,30 @@ class DAGManager(service.Service):
         """Worker thread: light cache, then map the DAG file or generate it."""
         self._remove_stale_files(keep)
         light = self._light.get(epoch)
+        if not self.full:
+            return None, "light"
         try:
             dag = EthashDAG.load(self.state_dir, epoch, light_cache=light)
             return dag, "loaded"
         except DAGFileError:
             pass
+        self._reactor.callFromThread(
+            log.info, "ethash DAG for epoch {epoch}: generating {mib} MiB in {directory} "
+            "with {threads} threads", epoch=epoch, mib=128 * light.pages >> 20,
+            directory=self.state_dir, threads=self.generate_threads)
+        lock, logged = threading.Lock(), [0]
 
         def progress(done, total):
+            # generator threads: one log line per tenth, sent to the reactor thread
             self.progress = (epoch, done, total)
+            tenth = 10 * done // total
+            with lock:
+                if tenth <= logged[0] or tenth >= 10:
+                    return
+                logged[0] = tenth
+            self._reactor.callFromThread(
+                log.info, "ethash DAG for epoch {epoch}: {percent}% generated",
+                epoch=epoch, percent=10 * tenth)
 
         dag = EthashDAG.generate(light, directory=self.state_dir, threads=self.generate_threads,
                                  progress=progress, cancel=cancel)
@@ -181,22 +210,32 @@ class DAGManager(service.Service):
         dag, how = result
         self._building = None
         self.progress = None
-        if self._stopped:
+        if dag is None:
+            self._light_built(epoch)
+        elif self._stopped:
             dag.close()  # shutting down: the pool is about to stop
         elif epoch not in self._wanted:
             self._close_later(dag, delete=True)
         else:
             self.stats[how] += 1
             self._dags[epoch] = dag
-            log.info("ethash DAG for epoch {epoch} {how} ({path})", epoch=epoch, how=how, path=dag.path)
+            log.info("ethash DAG for epoch {epoch} ready ({how}, {path}): shares are checked "
+                     "with it from now on", epoch=epoch, how=how, path=dag.path)
             for d in self._waiters.pop(epoch, []):
                 d.callback(dag)
         self._schedule()
+
+    def _light_built(self, epoch):
+        if epoch in self._wanted and not self._stopped:
+            self._lights.add(epoch)
+            log.info("ethash light cache for epoch {epoch} ready (dag_mode light)", epoch=epoch)
 
     def _build_failed(self, failure, epoch):
         self._building = None
         self.progress = None
         if failure.check(DAGGenerationCancelled):
+            log.info("ethash DAG for epoch {epoch}: generation stopped (epoch no longer wanted)",
+                     epoch=epoch)
             self._schedule()
             return
         self.stats["failed"] += 1
@@ -208,6 +247,8 @@ class DAGManager(service.Service):
     def _drop(self, epoch):
         dag = self._dags.pop(epoch)
         self.stats["dropped"] += 1
+        log.info("ethash DAG for epoch {epoch} dropped (height {height}); its file is deleted",
+                 epoch=epoch, height=self.height)
         self._close_later(dag, delete=True)
 
     def _close_later(self, dag, delete):
@@ -238,6 +279,7 @@ class DAGManager(service.Service):
 
     def status(self):
         return {
+            "mode": "full" if self.full else "light",
             "height": self.height,
             "epochs_ready": self.ready_epochs(),
             "epochs_wanted": sorted(self._wanted),
