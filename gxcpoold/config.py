@@ -202,6 +202,9 @@ class StratumSettings:
     verify_threads: int = 0           # hashing threads; 0 = number of cores
     verify_queue: int = 0             # hashes queued or running; 0 = 4 x verify_threads
     max_checks_per_connection: int = 4  # one connection's shares in checking; beyond: Busy, slowed
+    # ethash only: "full" builds the DAG in the background and uses it once ready;
+    # "light" checks every share with the light cache (small pools, tests).
+    dag_mode: str = _parsed(_choice("full", "light"), default="full")
 
 
 STRATUM_DEFAULTS = {

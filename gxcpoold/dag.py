@@ -33,7 +33,8 @@ from twisted.python.threadpool import ThreadPool
 from gxcpoold.hashers.ethash import (ETHASH_EPOCH_LENGTH, ETHASH_MAX_EPOCH, EthashLightCacheLRU,
                                      EthashResult, _share_args, check_share, ethash_epoch,
                                      share_check_args)
-from gxcpoold.hashers.ethash_dag import DAGFileError, DAGGenerationCancelled, EthashDAG
+from gxcpoold.hashers.ethash_dag import (DEFAULT_CHUNK_PAGES, DAGFileError, DAGGenerationCancelled,
+                                         EthashDAG)
 
 __all__ = ["DAGManager"]
 
@@ -57,7 +58,7 @@ class DAGManager(service.Service):
 
     def __init__(self, state_dir, height_source=None, *, reactor=None, threadpool=None,
                  poll_interval=15.0, prepare_ahead=2000, retry_delay=60.0, generate_threads=2,
-                 sizes=None, light_caches=None, full=True):
+                 sizes=None, light_caches=None, full=True, chunk_pages=DEFAULT_CHUNK_PAGES):
         if reactor is None:
             from twisted.internet import reactor
         self.state_dir = state_dir
@@ -67,6 +68,7 @@ class DAGManager(service.Service):
         self.retry_delay = retry_delay
         self.generate_threads = generate_threads
         self.full = full
+        self.chunk_pages = chunk_pages    # pages per generation step (and progress report)
         self.height = None
         self.stats = {"generated": 0, "loaded": 0, "dropped": 0, "failed": 0}
         self.progress = None  # (epoch, done_pages, total_pages) of the running build
@@ -191,7 +193,7 @@ class DAGManager(service.Service):
                 epoch=epoch, percent=10 * tenth)
 
         dag = EthashDAG.generate(light, directory=self.state_dir, threads=self.generate_threads,
-                                 progress=progress, cancel=cancel)
+                                 chunk_pages=self.chunk_pages, progress=progress, cancel=cancel)
         return dag, "generated"
 
     def _remove_stale_files(self, keep):
