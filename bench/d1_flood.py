@@ -407,6 +407,7 @@ def block_path(duration):
     from gxcpoold.config import NodeSettings
     from gxcpoold.devnet.service import DevNodeService
     from gxcpoold.devnet.settings import DevNodeSettings
+    from gxcpoold.algorithms import sha256d
     from gxcpoold.jobs import JobManager
     from gxcpoold.node.service import NodeService
     from gxcpoold.node.submitter import BlockSubmitter
@@ -429,7 +430,7 @@ def block_path(duration):
         await devnode.whenListening()
         node = NodeService(reactor, NodeSettings(), network="testnet", url=devnode.url)
         mined = set()
-        jobs = JobManager(node, clock=reactor, excluded_txids=mined)
+        jobs = JobManager(node, algorithm=sha256d, clock=reactor, excluded_txids=mined)
         submitter = BlockSubmitter(node.client, MemoryBlockRecorder(), clock=reactor,
                                    refresh=node.watcher.refresh, mined_txids=mined)
         for service in (node, jobs, submitter):

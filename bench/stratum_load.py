@@ -50,7 +50,8 @@ def serve():
     from twisted.internet import reactor, stdio
     from twisted.protocols.basic import LineReceiver
 
-    from gxcpoold.config import StratumSettings
+    from gxcpoold.algorithms import sha256d
+from gxcpoold.config import StratumSettings
     from gxcpoold.jobs import JobManager
     from gxcpoold.node.client import NodeClient
     from gxcpoold.node.template import BlockTemplate
@@ -80,11 +81,11 @@ def serve():
                 observer(template, True)
 
     node = StaticNode()
-    jobs = JobManager(node, clock=reactor, job_refresh=3600)
+    jobs = JobManager(node, algorithm=sha256d, clock=reactor, job_refresh=3600)
     settings = StratumSettings(endpoint="tcp:0:interface=127.0.0.1:backlog=4096",
                                min_difficulty=1e-12, requests_per_second=1e9,
                                idle_timeout=3600, max_connections_per_ip=10**6)
-    stratum = StratumService(settings, jobs=jobs, network="testnet",
+    stratum = StratumService(settings, algorithm=sha256d, jobs=jobs, network="testnet",
                              share_sink=MemoryShareSink(limit=10_000), reactor=reactor)
     jobs.startService()
     stratum.startService()

@@ -14,7 +14,6 @@ from twisted.application.service import Service
 from twisted.internet.task import LoopingCall
 from twisted.logger import Logger
 
-from gxcpoold.algorithms import sha256d
 from gxcpoold.node.errors import NodeError
 
 
@@ -22,8 +21,8 @@ class JobManager(Service):
     name = "jobs"
     log = Logger()
 
-    def __init__(self, node, *, clock, extranonce2_size=4, keep=8, job_refresh=30.0,
-                 excluded_txids=None, algorithm=sha256d):
+    def __init__(self, node, *, clock, algorithm, extranonce2_size=4, keep=8, job_refresh=30.0,
+                 excluded_txids=None):
         """node: NodeService (templates, pool_address, client.fit_block).
         excluded_txids: a set (node/minedtxids.py: kept across restarts) the
         block submitter fills with txids the node has already mined (they

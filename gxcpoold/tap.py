@@ -23,7 +23,7 @@ from gxcpoold.miner.demo import DemoMinerService
 from gxcpoold.node.service import NodeService
 from gxcpoold.reload import ConfigReloader
 from gxcpoold.shutdown import stop_service_tree
-from gxcpoold.stratum.compose import add_sha256d
+from gxcpoold.stratum.compose import add_mining
 
 
 class Options(usage.Options):
@@ -114,10 +114,12 @@ def build_service(config, reactor) -> PoolService:
     node.setName("node")
     node.setServiceParent(top)
     share_sink, block_recorder = add_ledger(top, config, node, reactor)
-    _, _, stratum = add_sha256d(top, config, node, reactor, share_sink=share_sink,
-                                block_recorder=block_recorder)
-    if stratum is not None:
-        OperatorBanSync(top.getServiceNamed("ledger"), [stratum], reactor).setServiceParent(top)
+    ports = add_mining(top, config, node, reactor, share_sink=share_sink,
+                       block_recorder=block_recorder)
+    if ports:
+        OperatorBanSync(top.getServiceNamed("ledger"), list(ports.values()),
+                        reactor).setServiceParent(top)
+    stratum = ports.get("sha256d")
     if config.devnet.enabled and config.devnet.demo_miner_threads and stratum is not None:
         DemoMinerService(stratum, reactor, threads=config.devnet.demo_miner_threads,
                          network=config.pool.network).setServiceParent(top)

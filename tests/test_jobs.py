@@ -12,7 +12,7 @@ from tests.stratum.helpers import POOL_ADDRESS, FakeNode, gxc_template
 def manager(**kw):
     node = FakeNode()
     clock = Clock()
-    jobs = JobManager(node, clock=clock, **kw)
+    jobs = JobManager(node, algorithm=sha256d, clock=clock, **kw)
     seen = []
     jobs.add_listener(lambda job, clean: seen.append((job, clean)))
     return node, clock, jobs, seen

@@ -118,7 +118,8 @@ def test_devnet_run_shows_jobs_shares_and_blocks(tmp_path):
             r"^<6>gxcpoold\.node\.watcher\.TemplateWatcher: new template height=1 "
             r"difficulty=6\.0 txs=1 ",
             r"^<6>gxcpoold\.miner\.demo\.DemoMinerService: devnet demo miner: 1 thread",
-            r"^<6>gxcpoold\.stratum\.service\.StratumService: block candidate 000000[0-9a-f]{58} "
+            r"^<6>gxcpoold\.stratum\.pipeline\.SharePipeline: sha256d block candidate "
+            r"000000[0-9a-f]{58} "
             r"at height \d+ by tGXC[0-9a-f]{34}\.demo",
             r"^<6>gxcpoold\.node\.submitter\.BlockSubmitter: block \d+ 000000[0-9a-f]{58} "
             r"(by \S+ )?accepted by the node"):

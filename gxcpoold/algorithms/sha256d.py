@@ -14,6 +14,7 @@ Byte orders and the header layout follow spec/stratum-v1.md sections 3-7.
 import functools
 import math
 import struct
+import sys
 import time
 from dataclasses import dataclass, field
 
@@ -22,12 +23,16 @@ from gxcpoold.hashers.sha256d import (sha256d, sha256d_merkle_branch, sha256d_me
 from gxcpoold.hashers.targets import DIFF1_TARGET, leading_zeros, sha256d_target
 
 NAME = "sha256d"
+DIALECTS = ("v1",)
+EXTRANONCE1_BITS = 32             # [cluster] instance_id in the top byte, a counter below
 JOB_VERSION = 0x20000000          # BIP 9 top bits; no bits under the rolling mask
 NBITS = 0x1D00FFFF                # meaningless to the GXC node; diff-1 for miners' display
 VERSION_ROLLING_MASK = 0x1FFFE000  # BIP 320 general-purpose bits
 EXTRANONCE1_SIZE = 4
 EXTRANONCE2_SIZES = range(4, 9)
 NTIME_FUTURE_WINDOW = 7000        # seconds a miner may roll ntime forward (ckpool's bound)
+# [stratum.sha256d] defaults: Bitcoin difficulty units (diff 1 = 2**32 hashes).
+STRATUM_DEFAULTS = {}
 POOL_TAG = b"/gxcpool/"
 MAX_SCRIPTSIG = 100               # consensus bound Bitcoin firmware may assume
 
@@ -247,3 +252,15 @@ def block_for(job, result, submission, *, pool_address):
         "version": submission.version,
     }
     return block, solution
+
+
+def dedup_key(submission):
+    """Everything the header is built from: the same key is the same hash."""
+    return int.from_bytes(submission.extranonce1 + submission.extranonce2 + struct.pack(
+        ">III", submission.ntime, submission.nonce, submission.version), "big")
+
+
+def make(context):
+    """sha256d needs no resources of its own: the module is the algorithm,
+    and its verify answers at once (microseconds, on the reactor thread)."""
+    return sys.modules[__name__]

@@ -1,38 +1,52 @@
-"""The sha256d part of the service tree: jobs, block submitter, Stratum port."""
+"""The mining part of the service tree: one block submitter and one pipeline
+for the pool, then jobs and a Stratum port for every enabled algorithm."""
 import os
 
-from gxcpoold.algorithms import sha256d
+from gxcpoold.algorithms import ALGORITHMS, module
+from gxcpoold.algorithms.context import AlgorithmContext
 from gxcpoold.jobs import JobManager
 from gxcpoold.node.minedtxids import FILE_NAME as MINED_TXIDS_FILE, MinedTxids
 from gxcpoold.node.submitter import BlockSubmitter
+from gxcpoold.stratum.pipeline import SharePipeline
 from gxcpoold.stratum.service import StratumService
 
 
-def add_sha256d(parent, config, node, reactor, *, share_sink, block_recorder):
-    """Attach JobManager and (if enabled) the sha256d StratumService to parent;
-    returns (jobs, submitter, stratum or None)."""
-    settings = config.stratum["sha256d"]
+def add_mining(parent, config, node, reactor, *, share_sink, block_recorder):
+    """Attach the submitter and, per enabled algorithm, its services, jobs and
+    Stratum port to parent; returns {algorithm name: StratumService}."""
     # txids the node mined, kept out of later jobs (node defect 6); one set for
     # the whole pool, remembered across restarts
     mined = MinedTxids(os.path.join(config.state_dir, MINED_TXIDS_FILE), clock=reactor,
                        mempool_expiry=config.payouts.mempool_expiry)
     mined.load()
-    jobs = JobManager(node, clock=reactor, extranonce2_size=settings.extranonce2_size,
-                      excluded_txids=mined, algorithm=sha256d)
-    jobs.setName("jobs")
-    jobs.setServiceParent(parent)
+    # One submission per height in flight for the whole pool, whichever
+    # algorithm found the block (spec/gxc-node.md 6.1).
     submitter = BlockSubmitter(node.client, block_recorder, clock=reactor,
                                refresh=node.watcher.refresh, mined_txids=mined)
-    # Between the ledger and Stratum in the tree: shutdown (last started,
-    # first stopped) lets Stratum stop first, then waits for submissions.
     submitter.setServiceParent(parent)
-    stratum = None
-    if settings.enabled:
+    pipeline = SharePipeline(share_sink, submitter.submit, clock=reactor,
+                             pool_address=lambda: node.pool_address,
+                             instance_id=config.cluster.instance_id)
+    ports = {}
+    for name in ALGORITHMS:
+        settings = config.stratum[name]
+        if not settings.enabled:
+            continue
+        algorithm = module(name).make(AlgorithmContext(
+            settings=settings, state_dir=config.state_dir, reactor=reactor,
+            cores=os.cpu_count() or 1))
+        # Started before the port and stopped after it (gxcpoold/shutdown.py).
+        for service in getattr(algorithm, "services", lambda: [])():
+            service.setServiceParent(parent)
+        jobs = JobManager(node, clock=reactor, algorithm=algorithm,
+                          extranonce2_size=settings.extranonce2_size, excluded_txids=mined)
+        jobs.setName("jobs-" + name)
+        jobs.setServiceParent(parent)
         stratum = StratumService(
-            settings, jobs=jobs, network=config.pool.network,
-            lenient=config.pool.miner_address_check == "lenient", share_sink=share_sink,
-            reactor=reactor, submit_block=submitter.submit,
-            instance_id=config.cluster.instance_id, algorithm=sha256d)
-        stratum.setName("stratum-sha256d")
+            settings, jobs=jobs, network=config.pool.network, algorithm=algorithm,
+            lenient=config.pool.miner_address_check == "lenient", reactor=reactor,
+            pipeline=pipeline, instance_id=config.cluster.instance_id)
+        stratum.setName("stratum-" + name)
         stratum.setServiceParent(parent)
-    return jobs, submitter, stratum
+        ports[name] = stratum
+    return ports

@@ -26,3 +26,11 @@ class MalformedRequest(StratumError):
 
     def __init__(self, message):
         super().__init__(OTHER, message)
+
+
+class Busy(StratumError):
+    """The pool cannot check this share now (its verifier queue is full):
+    the session answers with this and slows the connection down."""
+
+    def __init__(self, message="Busy: too many shares waiting to be checked; slow down"):
+        super().__init__(OTHER, message)

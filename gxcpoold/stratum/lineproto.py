@@ -10,6 +10,7 @@ forever), and slows a client that sends too fast by pausing reads
 import abc
 import json
 
+from twisted.internet import defer
 from twisted.protocols.basic import LineReceiver
 
 from twisted.logger import Logger
@@ -132,8 +133,26 @@ class JsonLineProtocol(LineReceiver, metaclass=abc.ABCMeta):
             self.log.failure("stratum {method} failed", method=method)
             self.send_error(request_id, StratumError(OTHER, "Internal server error"))
         else:
+            if isinstance(result, defer.Deferred):
+                # a share being checked: answer when it is (at once when it already is)
+                result.addCallbacks(self._answer, self._answer_failure,
+                                    callbackArgs=(request_id,), errbackArgs=(request_id, method))
+                return
             if result is not NO_REPLY:
                 self.send_result(request_id, result)
+        self.reply_sent()
+
+    def _answer(self, result, request_id):
+        if result is not NO_REPLY:
+            self.send_result(request_id, result)
+        self.reply_sent()
+
+    def _answer_failure(self, failure, request_id, method):
+        if failure.check(StratumError):
+            self._reject(request_id, failure.value)
+        else:
+            self.log.failure("stratum {method} failed", failure, method=method)
+            self.send_error(request_id, StratumError(OTHER, "Internal server error"))
         self.reply_sent()
 
     def _reject(self, request_id, error):

@@ -1,9 +1,10 @@
 """StratumService: one listening endpoint ("tcp:3333", "ssl:...") for one algorithm.
 
-Owns the connections: refuses banned and over-cap peers, broadcasts every
-new job, checks shares and hands accepted ones to the ledger sink, hands
-block candidates to the block submitter, and asks miners to reconnect when
-the pool shuts down.
+Owns the connections: refuses banned and over-cap peers, gives each a
+session speaking the algorithm's dialect, broadcasts every new job, runs
+vardiff's clock, and asks miners to reconnect when the pool shuts down.
+Sessions check their own shares and hand them to the pool's one pipeline
+(gxcpoold/stratum/pipeline.py).
 """
 import re
 
@@ -14,15 +15,12 @@ from twisted.internet.protocol import ServerFactory
 from twisted.internet.task import LoopingCall
 from twisted.logger import Logger
 
-from gxcpoold.algorithms import sha256d
-from gxcpoold.shares import BlockCandidate, ShareRecord
-from gxcpoold.stratum import errors
+from gxcpoold.stratum import dialects as dialect_modules
 from gxcpoold.stratum.bans import BanList, ConnectionCounter
-from gxcpoold.stratum.errors import StratumError
 from gxcpoold.stratum.extranonce import ExtranonceAllocator
+from gxcpoold.stratum.pipeline import SharePipeline
 from gxcpoold.stratum.refusals import Refusals, describe_ban
 from gxcpoold.stratum.session import StratumSession
-from gxcpoold.stratum.sharecheck import check_share
 
 
 # Endpoint types whose string takes backlog= (Twisted's default is 50: a burst of
@@ -66,35 +64,42 @@ class StratumFactory(ServerFactory):
 class StratumService(Service):
     log = Logger()
 
-    def __init__(self, settings, *, jobs, network, share_sink, reactor, lenient=False,
-                 submit_block=None, instance_id=0, algorithm=sha256d, pool_address=None):
+    def __init__(self, settings, *, jobs, network, reactor, algorithm, share_sink=None,
+                 lenient=False, submit_block=None, instance_id=0, pool_address=None,
+                 pipeline=None):
         """jobs: JobManager (current_job, get, is_stale, add_listener).
-        submit_block(candidate) -> Deferred: the block path (node/submitter.py).
-        pool_address: callable giving the address blocks pay to (default
-        jobs.node.pool_address)."""
+        algorithm: what gxcpoold.algorithms.<name>.make() gave.
+        pipeline: the pool's SharePipeline; without one, a pipeline of its own
+        is made from share_sink, submit_block(candidate) -> Deferred and
+        pool_address (a callable; default jobs.node.pool_address)."""
         self.settings = settings
         self.jobs = jobs
         self.network = network
         self.lenient = lenient
-        self.share_sink = share_sink
-        self.submit_block = submit_block
         self.instance_id = instance_id
         self.algorithm = algorithm
+        self.dialects = [dialect_modules.load(name) for name in algorithm.DIALECTS]
         self.clock = reactor
         self.reactor = reactor
-        self.version_mask = algorithm.VERSION_ROLLING_MASK
-        self._pool_address = pool_address or (lambda: jobs.node.pool_address)
-        self.extranonces = ExtranonceAllocator(instance_id)
+        if pipeline is None:
+            pipeline = SharePipeline(share_sink, submit_block, clock=reactor,
+                                     pool_address=pool_address or (lambda: jobs.node.pool_address),
+                                     instance_id=instance_id)
+        self.pipeline = pipeline
+        self.extranonces = ExtranonceAllocator(instance_id, bits=algorithm.EXTRANONCE1_BITS,
+                                               size=algorithm.EXTRANONCE1_SIZE)
         self.bans = BanList(reactor, settings.ban_seconds)
         self.connections = ConnectionCounter(settings.max_connections_per_ip)
         self.refusals = Refusals(reactor, algorithm.NAME)
         self.sessions = set()
         self.port = None
-        self.blocks_found = 0
-        self._candidate_height = None   # (height, parent) of the last block candidate
         self._waiting = []
         self._tick = None
         self.factory = StratumFactory(self)
+
+    @property
+    def blocks_found(self):
+        return self.pipeline.blocks_found
 
     # ------------------------------------------------------------ service
 
@@ -169,8 +174,7 @@ class StratumService(Service):
         self.refusals.stop()
         # ask miners to come back (to us after a restart, or to a peer instance)
         for session in list(self.sessions):
-            session.send_notification("client.reconnect", [])
-            session.transport.loseConnection()
+            session.reconnect()
 
     # ------------------------------------------------------------ connections
 
@@ -196,8 +200,7 @@ class StratumService(Service):
                 self.bans.is_address_banned(address) for address, _ in session.workers.values())
             if banned:
                 self.log.warn("dropping {ip}: banned by the pool operator", ip=session.ip)
-                session.send_notification("client.show_message", [
-                    "gxcpool: disconnected: banned by the pool operator"])
+                session.show_message("gxcpool: disconnected: banned by the pool operator")
                 session.transport.loseConnection()
 
     def broadcast(self, job, clean_jobs):
@@ -209,61 +212,3 @@ class StratumService(Service):
         now = self.clock.seconds()
         for session in list(self.sessions):
             session.tick(now)
-
-    # ------------------------------------------------------------ shares
-
-    def check_share(self, session, credentials, job_id, extranonce2, ntime, nonce,
-                    version_bits):
-        """mining.submit after parsing: True or StratumError."""
-        try:
-            checked = check_share(session, self.jobs, self.algorithm, job_id, extranonce2,
-                                  ntime, nonce, version_bits)
-        except StratumError as e:
-            session.share_rejected(e)
-            raise
-        address, worker = credentials
-        result = checked.result
-        if result.block_ok:
-            self.found_block(checked, address, worker)
-        if not checked.difficulty:
-            error = StratumError(errors.LOW_DIFFICULTY, "Low difficulty share (%.6g < %.6g)"
-                                 % (self.algorithm.hash_difficulty(result.hash_int),
-                                    session.job_difficulties[job_id][0]))
-            session.share_rejected(error)
-            raise error
-        now = self.clock.seconds()
-        self.share_sink.add_share(ShareRecord(
-            time=now, algorithm=self.algorithm.NAME, address=address, worker=worker,
-            difficulty=checked.difficulty, work=checked.work, height=checked.job.height,
-            hash=result.hash_hex, is_block=result.block_ok, instance_id=self.instance_id))
-        session.share_accepted(now)
-        return True
-
-    def found_block(self, checked, address, worker):
-        job, result = checked.job, checked.result
-        if job.template is None:
-            return                        # a replayed foreign job: nothing to submit to
-        pool_address = self._pool_address()
-        block, solution = self.algorithm.block_for(job, result, checked.submission,
-                                                   pool_address=pool_address)
-        solution["worker"] = worker
-        candidate = BlockCandidate(
-            time=self.clock.seconds(), algorithm=self.algorithm.NAME, height=job.height,
-            hash=result.hash_hex, previousblockhash=job.previousblockhash, address=address,
-            worker=worker, work=checked.work, block=block, solution=solution)
-        self.blocks_found += 1
-        # At D = 1 every share is a candidate: one line per height is enough (the
-        # submitter sends one block per height and logs what became of it), and
-        # a line per share would cost more than checking the share.
-        if self._candidate_height != (job.height, job.previousblockhash):
-            self._candidate_height = (job.height, job.previousblockhash)
-            self.log.info("block candidate {hash} at height {height} by {address}.{worker}",
-                          hash=result.hash_hex, height=job.height, address=address,
-                          worker=worker)
-        if self.submit_block is None:
-            self.log.error("no block submitter configured; candidate {hash} dropped",
-                           hash=result.hash_hex)
-            return
-        d = defer.maybeDeferred(self.submit_block, candidate)
-        d.addErrback(lambda f: self.log.error("block submission of {hash} failed: {error}",
-                                              hash=result.hash_hex, error=f.getErrorMessage()))

@@ -1,28 +1,32 @@
-"""One miner connection speaking Stratum V1 (spec/stratum-v1.md sections 2-4).
+"""One miner connection: the part every algorithm and dialect shares.
 
 State: subscribed (extranonce1 assigned) -> authorized (one or more workers)
--> working (set_difficulty and notify sent).  Submits are checked against
-the difficulty each job was sent at: a change applies with the next job,
-and shares of a job sent before the change are still accepted at the older
-difficulty (credited at the highest difficulty they meet).
+-> working (difficulty and jobs sent).  What the miner says on the wire is
+its dialect's (gxcpoold/stratum/dialects/); the session keeps the workers,
+vardiff, the difficulty each job went out at, abuse counting, the idle
+timer, and checks the connection's own shares: job look-up, duplicate,
+the algorithm's verify (a Deferred: inline for sha256d, a thread pool for
+slow hashes), the credit, then the pool's one pipeline (ledger sink and
+block submitter).  A difficulty change applies with the next job; shares of
+a job sent before the change are still accepted at the older difficulty
+(credited at the highest difficulty they meet).
 """
 import math
-import re
 from collections import OrderedDict
 
-from gxcpoold.hashers.targets import sha256d_difficulty
+from twisted.internet import defer
+
 from gxcpoold.stratum import errors
 from gxcpoold.stratum.bans import abuse_reason
-from gxcpoold.stratum.errors import MalformedRequest, StratumError
-from gxcpoold.stratum.lineproto import JsonLineProtocol, encode
+from gxcpoold.stratum.errors import Busy, MalformedRequest, StratumError
+from gxcpoold.stratum.lineproto import JsonLineProtocol
 from gxcpoold.stratum.refusals import describe_ban
 from gxcpoold.stratum.vardiff import VarDiff
 from gxcpoold.stratum.workers import BadCredentials, password_options, split_username
 
-_HEX8 = re.compile(r"[0-9a-fA-F]{8}\Z")
-_HEX = re.compile(r"(?:[0-9a-fA-F]{2})*\Z")
 JOBS_REMEMBERED = 32          # per-connection memory of the difficulty each job went out at
 MAX_WORKERS = 256             # usernames one connection may authorize (memory is per worker)
+BUSY_LIMIT = 50               # "busy" answers a connection may earn before it is banned
 
 
 def difficulty_json(difficulty):
@@ -30,16 +34,6 @@ def difficulty_json(difficulty):
     if difficulty == int(difficulty) and difficulty < 2**53:
         return int(difficulty)
     return difficulty
-
-
-def notify_line(job, clean_jobs):
-    """The encoded mining.notify for a job, built once and shared by all connections."""
-    cache = job.__dict__.setdefault("_notify_lines", {})
-    line = cache.get(clean_jobs)
-    if line is None:
-        line = cache[clean_jobs] = encode({"id": None, "method": "mining.notify",
-                                           "params": job.notify_params(clean_jobs)})
-    return line
 
 
 def peer_number(value):
@@ -57,7 +51,7 @@ def peer_number(value):
     return number if math.isfinite(number) else None
 
 
-def _number(params, index, name):
+def param_number(params, index, name):
     try:
         value = params[index]
     except IndexError:
@@ -68,8 +62,11 @@ def _number(params, index, name):
     return number
 
 
-def _string(params, index, name, pattern=None, what=""):
-    value = params[index]
+def param_string(params, index, name, pattern=None, what=""):
+    try:
+        value = params[index]
+    except IndexError:
+        raise MalformedRequest("Invalid params: %s is missing" % name) from None
     if not isinstance(value, str):
         raise MalformedRequest("Invalid params: %s must be a string" % name)
     if pattern is not None and not pattern.match(value):
@@ -81,36 +78,40 @@ class StratumSession(JsonLineProtocol):
 
     def __init__(self, service, ip):
         self.service = service
+        self.algorithm = service.algorithm
         self.ip = ip
         settings = service.settings
         self._apply_limits(settings)
         self.extranonce1 = None
-        self.extranonce2_size = settings.extranonce2_size
         self.user_agent = ""
         self.workers = {}                 # username -> (address, worker)
-        self.version_mask = 0             # BIP 310 mask once negotiated
-        self.extranonce_subscribed = False
         self.vardiff = VarDiff(start=settings.start_difficulty,
                                minimum=settings.min_difficulty,
                                maximum=settings.max_difficulty,
                                shares_per_minute=settings.shares_per_minute,
                                retarget_interval=settings.retarget_interval,
                                now=service.clock.seconds())
-        self.announced_difficulty = None  # last set_difficulty sent
+        self.announced_difficulty = None  # last difficulty told to the miner
         self.job_difficulties = OrderedDict()   # job_id -> [lowest, highest] sent at
         self.working = False
         self.malformed_count = 0
         self.valid_shares = 0
         self.invalid_shares = 0
         self.stale_shares = 0
+        self.busy_count = 0
+        self.checks_in_flight = 0
+        self._checks_paused = False
         self._after_reply = []
         self._idle_call = None
+        dialects = service.dialects
+        self.dialect = dialects[0](self) if len(dialects) == 1 else None
 
     def _apply_limits(self, settings):
         self.MAX_LENGTH = settings.max_line_bytes
         self.line_timeout = settings.line_timeout
         self.requests_per_second = settings.requests_per_second
         self.burst = max(2 * settings.requests_per_second, 20.0)
+        self.max_checks = max(1, getattr(settings, "max_checks_per_connection", 4))
 
     def reconfigure(self, settings):
         """New operator settings (SIGHUP): line and rate limits at once;
@@ -122,7 +123,7 @@ class StratumSession(JsonLineProtocol):
                                       retarget_interval=settings.retarget_interval,
                                       now=self.clock().seconds())
         if new is not None:
-            self._announce_difficulty()
+            self.announce_difficulty()
 
     # ------------------------------------------------------------ connection
 
@@ -149,6 +150,16 @@ class StratumSession(JsonLineProtocol):
                                                % self.service.settings.idle_timeout))
             self.transport.loseConnection()
 
+    def show_message(self, text):
+        if self.dialect is not None:
+            self.dialect.show_message(text)
+
+    def reconnect(self):
+        """The pool is stopping: ask the miner to come back, then close."""
+        if self.dialect is not None:
+            self.dialect.reconnect()
+        self.transport.loseConnection()
+
     # ------------------------------------------------------------ abuse
 
     def malformed(self, reason):
@@ -157,56 +168,75 @@ class StratumSession(JsonLineProtocol):
 
     def _judge(self):
         reason = abuse_reason(self.malformed_count, self.valid_shares, self.invalid_shares)
+        if reason is None and self.busy_count >= BUSY_LIMIT:
+            reason = "kept submitting while told the pool was busy (%d times)" % self.busy_count
         if reason is not None and self.connected:
             self.service.ban(self.ip, reason)
             # say why, or the miner reconnects at once and only reads the refusal line
-            self.send_notification("client.show_message", ["gxcpool: disconnected: " + describe_ban(
-                self.ip, reason, self.service.settings.ban_seconds)])
+            self.show_message("gxcpool: disconnected: " + describe_ban(
+                self.ip, reason, self.service.settings.ban_seconds))
             self.transport.loseConnection()
 
     # ------------------------------------------------------------ dispatch
 
-    HANDLERS = {
-        "mining.subscribe": "subscribe",
-        "mining.authorize": "authorize",
-        "mining.configure": "configure",
-        "mining.suggest_difficulty": "suggest_difficulty",
-        "mining.suggest_target": "suggest_target",
-        "mining.extranonce.subscribe": "extranonce_subscribe",
-        "mining.submit": "submit",
-        "mining.get_transactions": "get_transactions",
-        "mining.ping": "ping",
-        "mining.multi_version": "multi_version",
-    }
-
     def dispatch(self, request_id, method, params):
-        name = self.HANDLERS.get(method)
+        dialect = self.dialect
+        if dialect is None:
+            # A port with several dialects: the first request chooses, for good.
+            for candidate in self.service.dialects:
+                if candidate.claims(method, params):
+                    dialect = self.dialect = candidate(self)
+                    break
+            else:
+                raise StratumError(errors.OTHER, "Unknown method %r" % method[:64])
+        name = dialect.HANDLERS.get(method)
         if name is None:
             raise StratumError(errors.OTHER, "Unknown method %r" % method[:64])
-        return getattr(self, name)(params)
+        return getattr(dialect, name)(params)
+
+    def send_result(self, request_id, result):
+        if self.dialect is None:
+            super().send_result(request_id, result)
+        else:
+            self.send_raw(self.dialect.result_line(request_id, result))
+
+    def send_error(self, request_id, error):
+        if self.dialect is None:
+            super().send_error(request_id, error)
+        else:
+            self.send_raw(self.dialect.error_line(request_id, error))
+
+    def handle_response(self, message):
+        if self.dialect is not None:
+            self.dialect.handle_response(message)
+
+    def after_reply(self, action):
+        """Run action once the answer to the current request is sent."""
+        self._after_reply.append(action)
 
     def reply_sent(self):
         pending, self._after_reply = self._after_reply, []
         for action in pending:
             action()
 
-    # ------------------------------------------------------------ handlers
+    # ------------------------------------------------------------ what dialects call
 
-    def subscribe(self, params):
-        if params and params[0] is not None:
-            self.user_agent = _string(params, 0, "user agent")[:128]
+    def subscribe(self, user_agent=None):
+        """Give the connection its extranonce1 (once); work starts after the reply
+        when a worker is authorized too."""
+        if user_agent is not None:
+            self.user_agent = user_agent[:128]
         if self.extranonce1 is None:
             self.extranonce1 = self.service.extranonces.allocate()
-        en1 = self.extranonce1.hex()
-        self._after_reply.append(self._start_work_if_ready)
-        return [[["mining.set_difficulty", en1], ["mining.notify", en1]], en1,
-                self.extranonce2_size]
+            if self.extranonce1 is None:
+                raise StratumError(errors.OTHER, "The pool is full: no %s work left for "
+                                                 "another connection; try later"
+                                   % self.algorithm.NAME)
+        self.after_reply(self.start_work_if_ready)
+        return self.extranonce1
 
-    def authorize(self, params):
-        if not params:
-            raise MalformedRequest("Invalid params: expected [username, password]")
-        username = _string(params, 0, "username")
-        password = params[1] if len(params) > 1 else None
+    def authorize(self, username, password):
+        """Add a worker ADDRESS[.WORKER]; StratumError (24) when refused."""
         try:
             address, worker = split_username(username, self.service.network,
                                              lenient=self.service.lenient)
@@ -224,102 +254,42 @@ class StratumSession(JsonLineProtocol):
         self.workers[username] = (address, worker)
         if "d" in options:
             self.vardiff.fix(options["d"], self.clock().seconds())
-        self._after_reply.append(self._start_work_if_ready)
-        return True
+        self.after_reply(self.start_work_if_ready)
+        return address, worker
 
-    def configure(self, params):
-        if len(params) < 1 or not isinstance(params[0], list) \
-                or not all(isinstance(x, str) for x in params[0]):
-            raise MalformedRequest("Invalid params: expected [[extension, ...], {options}]")
-        options = params[1] if len(params) > 1 else {}
-        if not isinstance(options, dict):
-            raise MalformedRequest("Invalid params: extension options must be an object")
-        result = {}
-        for extension in params[0]:
-            if extension == "version-rolling":
-                requested = options.get("version-rolling.mask", "ffffffff")
-                if not isinstance(requested, str) or not _HEX8.match(requested):
-                    result[extension] = "version-rolling.mask must be 8 hex digits"
-                    continue
-                self.version_mask = int(requested, 16) & self.service.version_mask
-                result[extension] = True
-                result["version-rolling.mask"] = "%08x" % self.version_mask
-            elif extension == "minimum-difficulty":
-                value = peer_number(options.get("minimum-difficulty.value"))
-                if value is None or value < 0:
-                    # BIP 310 answers per extension; a broken value still counts as malformed
-                    self.malformed("bad minimum-difficulty.value")
-                    result[extension] = "minimum-difficulty.value must be a number"
-                    continue
-                if value > 0:
-                    self._change_difficulty(self.vardiff.set_minimum(value, self.clock().seconds()))
-                result[extension] = True
-            elif extension == "subscribe-extranonce":
-                self.extranonce_subscribed = True
-                result[extension] = True
-            else:
-                result[extension] = False        # unknown: say no, keep the miner
-        return result
+    def suggest_difficulty(self, difficulty):
+        self.change_difficulty(self.vardiff.suggest(difficulty, self.clock().seconds()),
+                               announce_always=True)
 
-    def suggest_difficulty(self, params):
-        difficulty = _number(params, 0, "difficulty")
-        self._change_difficulty(self.vardiff.suggest(difficulty, self.clock().seconds()),
-                                announce_always=True)
-        return True
-
-    def suggest_target(self, params):
-        if not params:
-            raise MalformedRequest("Invalid params: expected [target hex]")
-        target = _string(params, 0, "target", re.compile(r"[0-9a-fA-F]{1,64}\Z"),
-                         "up to 64 hex digits")
-        if int(target, 16) == 0:
-            raise MalformedRequest("Invalid params: target must not be zero")
-        difficulty = sha256d_difficulty(int(target, 16))
-        self._change_difficulty(self.vardiff.suggest(difficulty, self.clock().seconds()),
-                                announce_always=True)
-        return True
-
-    def extranonce_subscribe(self, params):
-        self.extranonce_subscribed = True
-        return True
-
-    def get_transactions(self, params):
-        return []                         # the GXC block's transactions are not Bitcoin's
-
-    def ping(self, params):
-        return "pong"
-
-    def multi_version(self, params):
-        return False
-
-    def handle_response(self, message):
-        pass                              # e.g. the answer to client.get_version
+    def set_minimum_difficulty(self, difficulty):
+        self.change_difficulty(self.vardiff.set_minimum(difficulty, self.clock().seconds()))
 
     # ------------------------------------------------------------ difficulty and jobs
 
-    def _change_difficulty(self, new, announce_always=False):
+    def change_difficulty(self, new, announce_always=False):
         """After the reply: tell the miner, then resend the current job so the
         new difficulty applies at once (the old one stays valid for it)."""
         if new is None and not announce_always:
             return
         if not self.working:
             return                        # announced when work starts
-        self._after_reply.append(self._announce_difficulty)
+        self.after_reply(self.announce_difficulty)
 
-    def _announce_difficulty(self):
+    def announce_difficulty(self):
         if not self.connected or not self.working:
             return
-        self._send_difficulty()
         job = self.service.jobs.current_job
-        if job is not None:
+        if job is None:
+            self._send_difficulty()
+        else:
+            self._send_difficulty()
             self.send_job(job, False)
 
     def _send_difficulty(self):
         self.announced_difficulty = self.vardiff.difficulty
-        self.send_notification("mining.set_difficulty",
-                               [difficulty_json(self.vardiff.difficulty)])
+        self.dialect.send_difficulty(self.vardiff.difficulty)
 
-    def _start_work_if_ready(self):
+    def start_work_if_ready(self):
         if self.working or self.extranonce1 is None or not self.workers or not self.connected:
             return
         job = self.service.jobs.current_job
@@ -346,53 +316,143 @@ class StratumSession(JsonLineProtocol):
                 self.job_difficulties.popitem(last=False)
         else:
             sent[0], sent[1] = min(sent[0], difficulty), max(sent[1], difficulty)
-        self.send_raw(notify_line(job, clean_jobs))
+        self.dialect.send_job(job, clean_jobs, difficulty)
 
     def tick(self, now):
         """Periodic vardiff check for miners that went quiet."""
         if self.working and self.vardiff.on_tick(now) is not None:
-            self._announce_difficulty()
+            self.announce_difficulty()
 
-    # ------------------------------------------------------------ submit
+    # ------------------------------------------------------------ shares
 
-    def submit(self, params):
-        if len(params) not in (5, 6):
-            raise MalformedRequest("Invalid params: mining.submit takes [worker, job_id, "
-                                   "extranonce2, ntime, nonce(, version_bits)]")
-        username = _string(params, 0, "worker")
-        job_id = _string(params, 1, "job_id")
-        en2 = _string(params, 2, "extranonce2", _HEX, "hex")
-        ntime = _string(params, 3, "ntime", _HEX8, "8 hex digits")
-        nonce = _string(params, 4, "nonce", _HEX8, "8 hex digits")
-        version_bits = _string(params, 5, "version_bits", _HEX8, "8 hex digits") \
-            if len(params) == 6 else None
+    def credentials_for(self, username):
+        """(address, worker) of an authorized worker of a subscribed
+        connection; refuses the share otherwise."""
         if self.extranonce1 is None:
-            self._invalid_share()
-            raise StratumError(errors.NOT_SUBSCRIBED, "Not subscribed")
+            self.refuse_share(StratumError(errors.NOT_SUBSCRIBED, "Not subscribed"))
         credentials = self.workers.get(username)
         if credentials is None:
-            self._invalid_share()
-            raise StratumError(errors.UNAUTHORIZED, "Unauthorized worker %r" % username[:80])
-        if len(en2) != 2 * self.extranonce2_size:
-            self._invalid_share()
-            raise StratumError(errors.OTHER, "Invalid extranonce2 size: expected %d hex digits"
-                               % (2 * self.extranonce2_size))
-        return self.service.check_share(self, credentials, job_id, bytes.fromhex(en2),
-                                        int(ntime, 16), int(nonce, 16),
-                                        None if version_bits is None else int(version_bits, 16))
+            self.refuse_share(StratumError(errors.UNAUTHORIZED,
+                                           "Unauthorized worker %r" % username[:80]))
+        return credentials
 
-    def _invalid_share(self):
-        self.invalid_shares += 1
-        self._judge()
+    def job_for(self, job_id):
+        """The job a share is for, if this connection was sent it and it is current."""
+        job = self.service.jobs.get(job_id)
+        if job is None or job_id not in self.job_difficulties:
+            if self.service.jobs.is_stale(job_id):
+                self.refuse_share(StratumError(errors.JOB_NOT_FOUND,
+                                               "Stale job: work on the latest job"))
+            self.refuse_share(StratumError(errors.JOB_NOT_FOUND, "Job not found"))
+        return job
 
-    def share_rejected(self, error):
-        """Bookkeeping for a rejected share (stale ones do not count against the miner)."""
+    def refuse_share(self, error):
+        """Bookkeeping for a refused share, then raise its error (stale ones
+        do not count against the miner; a busy pool is not the miner's fault
+        until the miner ignores it)."""
         if error.code == errors.JOB_NOT_FOUND:
             self.stale_shares += 1
-        else:
-            self._invalid_share()
+        elif not isinstance(error, Busy):
+            self.invalid_shares += 1
+            self._judge()
+        raise error
 
-    def share_accepted(self, now):
+    def check_share(self, credentials, job, submission):
+        """Check a parsed submission for a job this connection was sent:
+        a Deferred firing True, or failing with the StratumError to answer."""
+        algorithm = self.algorithm
+        key = algorithm.dedup_key(submission)
+        if key in job.seen_hashes:
+            return defer.fail(self._refused(StratumError(errors.DUPLICATE, "Duplicate share")))
+        if self.checks_in_flight >= self.max_checks:
+            return defer.fail(self._busy(Busy(
+                "Busy: %d of your shares are still being checked; slow down"
+                % self.checks_in_flight)))
+        lowest, highest = self.job_difficulties[job.job_id]
+        try:
+            verified = algorithm.verify(job, submission, highest)
+        except Busy as e:
+            return defer.fail(self._busy(e))
+        except StratumError as e:
+            return defer.fail(self._refused(e))
+        job.seen_hashes.add(key)
+        if not isinstance(verified, defer.Deferred):
+            # inline (sha256d): no thread, no waiting
+            try:
+                return defer.succeed(self._verified(verified, credentials, job, submission,
+                                                    lowest, highest))
+            except StratumError as e:
+                return defer.fail(e)
+        self.checks_in_flight += 1
+        if self.checks_in_flight >= self.max_checks:
+            self._pause_for_checks()
+        verified.addBoth(self._check_finished)
+        verified.addCallbacks(self._verified, self._verify_failed,
+                              callbackArgs=(credentials, job, submission, lowest, highest),
+                              errbackArgs=(job, key))
+        return verified
+
+    def _check_finished(self, result):
+        self.checks_in_flight -= 1
+        if self._checks_paused and self.checks_in_flight < self.max_checks:
+            self._checks_paused = False
+            if self.connected:
+                self.resumeProducing()
+        return result
+
+    def _pause_for_checks(self):
+        """Stop reading this connection until one of its checks is done:
+        its later submissions wait in its own socket, not in the pool."""
+        if not self._checks_paused and self.connected:
+            self._checks_paused = True
+            self.pauseProducing()
+
+    def _refused(self, error):
+        try:
+            self.refuse_share(error)
+        except StratumError:
+            pass
+        return error
+
+    def _busy(self, error):
+        self.busy_count += 1
+        self._pause_for_checks()
+        self._judge()
+        return error
+
+    def _verify_failed(self, failure, job, key):
+        error = failure.value
+        if isinstance(error, Busy):
+            job.seen_hashes.discard(key)      # not checked: the miner may send it again
+            raise self._busy(error)
+        if isinstance(error, StratumError):
+            raise self._refused(error)
+        # a bug or a hashing failure must cost this share only
+        self.log.failure("checking a {algorithm} share failed", failure,
+                         algorithm=self.algorithm.NAME)
+        raise StratumError(errors.OTHER, "Internal error checking the share")
+
+    def _verified(self, result, credentials, job, submission, lowest, highest):
+        algorithm = self.algorithm
+        if result.share_ok:
+            credited = highest
+        elif lowest < highest and result.meets(lowest):
+            credited = lowest             # work from before the last difficulty change
+        else:
+            credited = 0.0
+        address, worker = credentials
+        work = algorithm.share_work(credited) if credited else 0
+        pipeline = self.service.pipeline
+        if result.block_ok:
+            pipeline.block_found(algorithm, job, result, submission, address, worker, work)
+        if not credited:
+            self.refuse_share(StratumError(
+                errors.LOW_DIFFICULTY, "Low difficulty share (%.6g < %.6g)"
+                % (algorithm.hash_difficulty(result.hash_int), lowest)))
+        now = self.clock().seconds()
+        pipeline.share_accepted(now, algorithm.NAME, address, worker, credited, work,
+                                job.height, result.hash_hex, result.block_ok)
         self.valid_shares += 1
         if self.vardiff.on_share(now) is not None:
-            self._after_reply.append(self._announce_difficulty)
+            self.after_reply(self.announce_difficulty)
+        return True

@@ -8,6 +8,7 @@ from types import SimpleNamespace
 from sqlalchemy import select
 from twisted.internet import reactor
 
+from gxcpoold.algorithms import sha256d
 from gxcpoold.amounts import gxc_to_base_units
 from gxcpoold.config import NodeSettings, StratumSettings
 from gxcpoold.jobs import JobManager
@@ -41,10 +42,10 @@ class EndToEndMixin:
         writer = ShareWriter(db, spill_path=tempfile.mktemp(), flush_interval=0.2)
         recorder = LedgerBlockRecorder(db, policy, writer)
         mined = set()
-        jobs = JobManager(node, clock=reactor, excluded_txids=mined)
+        jobs = JobManager(node, algorithm=sha256d, clock=reactor, excluded_txids=mined)
         submitter = BlockSubmitter(node.client, recorder, clock=reactor,
                                    refresh=node.watcher.refresh, mined_txids=mined)
-        stratum = StratumService(STRATUM, jobs=jobs, network="testnet", share_sink=writer,
+        stratum = StratumService(STRATUM, algorithm=sha256d, jobs=jobs, network="testnet", share_sink=writer,
                                  reactor=reactor, submit_block=submitter.submit)
         unlocker = Unlocker(db, node.client, policy, maturity=MATURITY, interval=0.3,
                             share_writer=writer)

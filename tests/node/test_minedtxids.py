@@ -9,6 +9,7 @@ from twisted.internet import defer, reactor
 from twisted.internet.task import Clock
 from twisted.trial import unittest
 
+from gxcpoold.algorithms import sha256d
 from gxcpoold.config import NodeSettings
 from gxcpoold.jobs import JobManager
 from gxcpoold.node.minedtxids import MARGIN, MinedTxids
@@ -99,7 +100,7 @@ class RestartOnTheDevnet(unittest.TestCase):
         node = NodeService(reactor, NODE, network="testnet", url=devnode.url)
         mined = MinedTxids(path, clock=reactor)
         mined.load()
-        jobs = JobManager(node, clock=reactor, excluded_txids=mined)
+        jobs = JobManager(node, algorithm=sha256d, clock=reactor, excluded_txids=mined)
         submitter = BlockSubmitter(node.client, MemoryBlockRecorder(), clock=reactor,
                                    refresh=node.watcher.refresh, mined_txids=mined)
         for service in (node, jobs, submitter):

@@ -7,6 +7,7 @@ from twisted.internet.address import IPv4Address
 from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransport
 
+from gxcpoold.algorithms import sha256d
 from gxcpoold.config import StratumSettings
 from gxcpoold.jobs import JobManager
 from gxcpoold.node.client import NodeClient
@@ -79,12 +80,12 @@ class Pool:
     def __init__(self, clock=None, submit_block=None, **setting_changes):
         self.clock = clock or Clock()
         self.node = FakeNode()
-        self.jobs = JobManager(self.node, clock=self.clock,
+        self.jobs = JobManager(self.node, algorithm=sha256d, clock=self.clock,
                                extranonce2_size=setting_changes.get("extranonce2_size", 4))
         self.sink = MemoryShareSink()
         self.blocks = []
         self.service = StratumService(
-            settings(**setting_changes), jobs=self.jobs, network="testnet",
+            settings(**setting_changes), algorithm=sha256d, jobs=self.jobs, network="testnet",
             share_sink=self.sink, reactor=self.clock,
             submit_block=submit_block or self.blocks.append)
         self.jobs.add_listener(self.service.broadcast)

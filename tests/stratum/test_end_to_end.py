@@ -13,6 +13,7 @@ from twisted.internet.task import deferLater
 from twisted.protocols.basic import LineReceiver
 from twisted.trial import unittest
 
+from gxcpoold.algorithms import sha256d
 from gxcpoold.config import NodeSettings, StratumSettings
 from gxcpoold.hashers.sha256d import sha256d_scan
 from gxcpoold.jobs import JobManager
@@ -88,10 +89,10 @@ class EndToEnd(unittest.TestCase):
         self.node = NodeService(reactor, NODE, network="testnet", url=self.devnode.url)
         self.sink, self.recorder = MemoryShareSink(), MemoryBlockRecorder()
         mined = set()
-        self.jobs = JobManager(self.node, clock=reactor, excluded_txids=mined)
+        self.jobs = JobManager(self.node, algorithm=sha256d, clock=reactor, excluded_txids=mined)
         self.submitter = BlockSubmitter(self.node.client, self.recorder, clock=reactor,
                                         refresh=self.node.watcher.refresh, mined_txids=mined)
-        self.stratum = StratumService(STRATUM, jobs=self.jobs, network="testnet",
+        self.stratum = StratumService(STRATUM, algorithm=sha256d, jobs=self.jobs, network="testnet",
                                       share_sink=self.sink, reactor=reactor,
                                       submit_block=self.submitter.submit)
         for service in (self.node, self.jobs, self.stratum):

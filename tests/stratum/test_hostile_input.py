@@ -9,7 +9,7 @@ import pytest
 from twisted.logger import LogLevel, globalLogPublisher
 
 from gxcpoold.stratum.bans import MALFORMED_LIMIT
-from gxcpoold.stratum.session import StratumSession
+from gxcpoold.stratum.dialects.v1 import StratumV1
 from tests.stratum.helpers import MINER_ADDRESS, Pool, gxc_template
 
 HUGE = "9" * 400                  # json.loads gives an exact 400-digit int
@@ -163,7 +163,7 @@ def random_params(rng, method):
 
 def test_fuzz_every_method_with_random_json(pool, bad_log_events):
     rng = random.Random(20261201)
-    methods = sorted(StratumSession.HANDLERS)
+    methods = sorted(StratumV1.HANDLERS)
     job = pool.jobs.current_job
     peer, ip_counter, answered = None, 0, 0
     for n in range(3000):

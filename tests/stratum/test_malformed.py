@@ -191,7 +191,7 @@ def test_fast_clients_are_slowed_down_not_dropped(pool):
 
 def test_internal_errors_cost_only_the_request(pool, monkeypatch):
     peer = pool.connect()
-    monkeypatch.setattr(type(peer.protocol), "ping", lambda self, params: 1 / 0)
+    monkeypatch.setattr(type(peer.protocol.dialect), "ping", lambda self, params: 1 / 0)
     answer, _ = peer.call("mining.ping")
     assert answer["error"][0] == 20 and "Internal" in answer["error"][1]
     assert peer.call("mining.subscribe")[0]["error"] is None
