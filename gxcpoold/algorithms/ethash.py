@@ -390,11 +390,12 @@ class EthashAlgorithm:
         }
 
 
-def make(context, **dag_options):
+def make(context, *, check_threadpool=None, **dag_options):
     """The runtime ethash algorithm for an AlgorithmContext.  [stratum.ethash]
     dag_mode picks full DAG or light only; verify_threads/verify_queue size
-    the check pool.  DAG files live in <state_dir>/ethash/.  dag_options go
-    to DAGManager (tests: sizes=, threadpool=)."""
+    the check pool.  DAG files live in <state_dir>/ethash/.  Tests only:
+    check_threadpool replaces the check pool's threads, dag_options go to
+    DAGManager (sizes=, threadpool=, ...)."""
     settings = context.settings
     dag_mode = getattr(settings, "dag_mode", "full")
     if dag_mode not in DAG_MODES:
@@ -402,6 +403,7 @@ def make(context, **dag_options):
     dag = DAGManager(os.path.join(str(context.state_dir), NAME), reactor=context.reactor,
                      full=dag_mode == "full", **dag_options)
     threads, pending = verifier_size(settings, context.cores)
-    pool = HashPool(threads, pending, reactor=context.reactor, name="ethash-verify")
+    pool = HashPool(threads, pending, reactor=context.reactor, name="ethash-verify",
+                    threadpool=check_threadpool)
     return EthashAlgorithm(dag, pool, floor_difficulty=getattr(settings, "min_difficulty", None),
                            dag_mode=dag_mode)
