@@ -176,7 +176,7 @@ class DAGManager(service.Service):
             pass
         self._reactor.callFromThread(
             log.info, "ethash DAG for epoch {epoch}: generating {mib} MiB in {directory} "
-            "with {threads} threads", epoch=epoch, mib=128 * light.pages >> 20,
+            "(generation threads: {threads})", epoch=epoch, mib=128 * light.pages >> 20,
             directory=self.state_dir, threads=self.generate_threads)
         lock, logged = threading.Lock(), [0]
 
@@ -221,8 +221,8 @@ class DAGManager(service.Service):
         else:
             self.stats[how] += 1
             self._dags[epoch] = dag
-            log.info("ethash DAG for epoch {epoch} ready ({how}, {path}): shares are checked "
-                     "with it from now on", epoch=epoch, how=how, path=dag.path)
+            log.info("ethash DAG for epoch {epoch} ready ({how}, {path}): its shares are "
+                     "checked with it", epoch=epoch, how=how, path=dag.path)
             for d in self._waiters.pop(epoch, []):
                 d.callback(dag)
         self._schedule()
