@@ -34,3 +34,11 @@ class Busy(StratumError):
 
     def __init__(self, message="Busy: too many shares waiting to be checked; slow down"):
         super().__init__(OTHER, message)
+
+
+class UnknownMethod(StratumError):
+    """A method the connection's dialect does not have (JSON-RPC 2.0
+    dialects answer it with their own "method not found" code)."""
+
+    def __init__(self, method):
+        super().__init__(OTHER, "Unknown method %r" % method[:64])

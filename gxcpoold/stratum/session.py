@@ -18,7 +18,7 @@ from twisted.internet import defer
 
 from gxcpoold.stratum import errors
 from gxcpoold.stratum.bans import abuse_reason
-from gxcpoold.stratum.errors import Busy, MalformedRequest, StratumError
+from gxcpoold.stratum.errors import Busy, MalformedRequest, StratumError, UnknownMethod
 from gxcpoold.stratum.lineproto import JsonLineProtocol
 from gxcpoold.stratum.refusals import describe_ban
 from gxcpoold.stratum.vardiff import VarDiff
@@ -84,6 +84,8 @@ class StratumSession(JsonLineProtocol):
         self._apply_limits(settings)
         self.extranonce1 = None
         self.user_agent = ""
+        self.reported_hashrate = None     # hashes/s the miner says it does (eth_submitHashrate)
+        self.request = None               # the request being handled, whole (see handle_message)
         self.workers = {}                 # username -> (address, worker)
         self.vardiff = VarDiff(start=settings.start_difficulty,
                                minimum=settings.min_difficulty,
@@ -179,6 +181,11 @@ class StratumSession(JsonLineProtocol):
 
     # ------------------------------------------------------------ dispatch
 
+    def handle_message(self, message):
+        # eth-proxy miners put their worker name beside params ("worker")
+        self.request = message
+        super().handle_message(message)
+
     def dispatch(self, request_id, method, params):
         dialect = self.dialect
         if dialect is None:
@@ -188,10 +195,10 @@ class StratumSession(JsonLineProtocol):
                     dialect = self.dialect = candidate(self)
                     break
             else:
-                raise StratumError(errors.OTHER, "Unknown method %r" % method[:64])
+                raise UnknownMethod(method)
         name = dialect.HANDLERS.get(method)
         if name is None:
-            raise StratumError(errors.OTHER, "Unknown method %r" % method[:64])
+            raise UnknownMethod(method)
         return getattr(dialect, name)(params)
 
     def send_result(self, request_id, result):
