@@ -400,6 +400,8 @@ def make(context, *, check_threadpool=None, **dag_options):
     dag_mode = getattr(settings, "dag_mode", "full")
     if dag_mode not in DAG_MODES:
         raise ValueError("dag_mode must be 'full' or 'light', got %r" % (dag_mode,))
+    # Half the cores generate a DAG: the other half keep checking shares meanwhile.
+    dag_options.setdefault("generate_threads", max(1, context.cores // 2))
     dag = DAGManager(os.path.join(str(context.state_dir), NAME), reactor=context.reactor,
                      full=dag_mode == "full", **dag_options)
     threads, pending = verifier_size(settings, context.cores)

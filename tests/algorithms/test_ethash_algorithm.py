@@ -497,7 +497,7 @@ def test_make_reads_the_settings(tmp_path):
     reactor = ImmediateReactor()
     a = algo.make(context(tmp_path, reactor))
     assert (a.pool.threads, a.pool.max_pending) == (2, 8)          # cores, 4 x threads
-    assert a.dag.full and a.dag_mode == "full"
+    assert a.dag.full and a.dag_mode == "full" and a.dag.generate_threads == 1
     assert a.dag.state_dir == os.path.join(str(tmp_path), "ethash")
     assert a.services() == [a.dag, a.pool]
     assert a.floor_difficulty == StratumSettings().min_difficulty
