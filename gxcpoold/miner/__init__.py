@@ -1,1 +1,3 @@
-"""gxcpool-miner: the reference Stratum V1 CPU miner for sha256d."""
+"""gxcpool-miner: the reference CPU miner for every algorithm of the pool
+(sha256d over Stratum V1, ethash over EthereumStratum/1.0.0 or eth-proxy,
+gxhash over the gxhash dialect), and the devnet demo miner built on it."""

@@ -1,38 +1,29 @@
-"""Stratum V1 client side of the reference miner.
+"""The reference miner's client side, the same for every algorithm.
 
 Miner keeps one connection (reconnecting with backoff, or where
-client.reconnect points), feeds notify/set_difficulty to the Hasher and
-submits what it finds.  A difficulty applies from the next job, as the
-protocol says.
+client.reconnect points), lets its dialect (dialects/) log in and turn the
+pool's messages into work for the Hasher, and submits what the Hasher finds.
 
 Memory stays bounded whatever the pool does: at most `max_inflight`
-mining.submit requests are unanswered at a time (shares found beyond that are
-counted as skipped, see hasher.py), a clean_jobs notify forgets every older
-job so nothing found for them is sent afterwards, only the last few jobs are
-kept, and nothing else is written while the pool does not read.
+submissions are unanswered at a time (shares found beyond that are counted
+as skipped, see hasher.py), a clean_jobs notify forgets every older job so
+nothing found for them is sent afterwards, only the last few jobs are kept,
+nothing else is written while the pool does not read, and malformed pool
+messages are logged as one line each, at most a few per report interval.
 """
-import itertools
-import json
 from collections import Counter, deque
 
 from twisted.internet import defer
 from twisted.internet.endpoints import HostnameEndpoint
 from twisted.internet.protocol import Factory
-from twisted.internet.interfaces import IPushProducer
 from twisted.logger import Logger
-from twisted.protocols.basic import LineReceiver
-from zope.interface import implementer
 
+from gxcpoold.miner.algorithms import ALGORITHMS, make_dialect
+from gxcpoold.miner.dialects.stratum_v1 import AGENT
 from gxcpoold.miner.hasher import Hasher
-from gxcpoold.miner.work import Work
+from gxcpoold.miner.rpc import MinerProtocol, StratumRPCError, error_text
 
-
-class StratumRPCError(Exception):
-    def __init__(self, error):
-        super().__init__(error)
-        self.error = error
-        self.code = error[0] if isinstance(error, list) and error else None
-
+__all__ = ["Miner", "MinerProtocol", "StratumRPCError", "MAX_INFLIGHT", "MAX_OPEN_JOBS"]
 
 # Submissions unanswered at a time, by default.  Enough that a burst of shares
 # at an ordinary share rate is not skipped over a slow link; small because
@@ -43,96 +34,35 @@ class StratumRPCError(Exception):
 MAX_INFLIGHT = 4
 MAX_OPEN_JOBS = 16        # jobs without clean_jobs since the last clean one that stay submittable
 MAX_REASONS = 16          # distinct rejection reasons tallied per report, the rest are "other"
-
-
-@implementer(IPushProducer)
-class MinerProtocol(LineReceiver):
-    delimiter = b"\n"
-    MAX_LENGTH = 1 << 20
-
-    def __init__(self, miner):
-        self.miner = miner
-        self._ids = itertools.count(1)
-        self._pending = {}
-        self.writes_paused = False   # the pool is not reading: the send buffer is full
-        self.replies_dropped = 0
-
-    def request(self, method, *params):
-        request_id = next(self._ids)
-        d = defer.Deferred()
-        self._pending[request_id] = d
-        self.transport.write(json.dumps({"id": request_id, "method": method,
-                                         "params": list(params)}).encode() + b"\n")
-        return d
-
-    def reply(self, request_id, result):
-        """Answer a request from the pool, unless the pool is not reading our
-        answers anyway (a pool that keeps asking would grow the send buffer)."""
-        if self.writes_paused:
-            self.replies_dropped += 1
-            return
-        self.transport.write(json.dumps({"id": request_id, "result": result,
-                                         "error": None}).encode() + b"\n")
-
-    # IPushProducer: the transport says when its send buffer is full or drained
-    def pauseProducing(self):
-        self.writes_paused = True
-
-    def resumeProducing(self):
-        self.writes_paused = False
-
-    def stopProducing(self):
-        pass
-
-    def connectionMade(self):
-        self.transport.registerProducer(self, True)
-        self.miner.connected(self)
-
-    def connectionLost(self, reason):
-        pending, self._pending = self._pending, {}
-        for d in pending.values():
-            d.errback(reason)
-        self.miner.disconnected(self, reason)
-
-    def lineReceived(self, line):
-        try:
-            message = json.loads(line)
-        except ValueError:
-            self.miner.log.warn("pool sent a line that is not JSON: {line!r}", line=line[:200])
-            return
-        if not isinstance(message, dict):
-            return
-        method = message.get("method")
-        if method is not None:
-            self.miner.notification(self, method, message.get("params") or [],
-                                    message.get("id"))
-            return
-        request_id = message.get("id")
-        d = self._pending.pop(request_id, None) if isinstance(request_id, int) else None
-        if d is None:
-            return
-        if message.get("error"):
-            d.errback(StratumRPCError(message["error"]))
-        else:
-            d.callback(message.get("result"))
+MAX_IGNORED_LINES = 10    # malformed pool messages logged per report interval, the rest counted
+# Seconds stop() waits for the hashing threads: a thread inside one long
+# native call (building a high epoch's light cache) is left to end with the
+# process rather than holding up the exit.
+STOP_WAIT = 5.0
+# Pool messages that can be wrong in shape: logged and ignored
+BAD_INPUT = (ValueError, TypeError, IndexError, KeyError, ArithmeticError)
 
 
 class Miner:
     log = Logger()
 
     def __init__(self, reactor, host, port, username, password="x", threads=1,
-                 report_interval=10.0, printer=None, max_inflight=MAX_INFLIGHT):
+                 report_interval=10.0, printer=None, max_inflight=MAX_INFLIGHT,
+                 algorithm="sha256d", dialect=None, dag=None):
+        """algorithm: sha256d, ethash or gxhash; dialect: one of the
+        algorithm's (algorithms.py; ethash: nicehash, the default, or
+        ethproxy); dag: an EthashDAG to hash its epoch's jobs with."""
         self.reactor = reactor
         self.host, self.port = host, port
         self.username, self.password = username, password
         self.report_interval = report_interval
         self.printer = printer or (lambda text: self.log.info("{text}", text=text))
         self.max_inflight = max_inflight
-        self.hasher = Hasher(reactor, threads, self._found, slots=max_inflight)
+        self.algorithm = ALGORITHMS[algorithm]
+        self.dialect = make_dialect(self, algorithm, dialect, dag)
+        self.hasher = Hasher(reactor, threads, self._found, slots=max_inflight,
+                             on_error=self._unhashable)
         self.protocol = None
-        self.extranonce1 = None
-        self.extranonce2_size = 4
-        self.difficulty = 1.0            # from set_difficulty, used from the next job
         self.work = None                 # the newest job, what the threads hash
         self._jobs = {}                  # job id -> Work still worth submitting
         self.accepted = 0
@@ -145,6 +75,9 @@ class Miner:
         self.difficulties = deque(maxlen=100)    # (time, difficulty) as set by the pool
         self.notifies = deque(maxlen=10)         # last notify params received (a line can be 1 MiB)
         self._reasons = Counter()                # rejection reasons since the last report
+        self.ignored_count = 0                   # malformed pool messages, ever
+        self._ignored_logged = 0                 # ... logged since the last report
+        self._ignored_reported = 0
         self._reported = (0, 0)                  # skipped, stale at the last report
         self._stopping = False
         self._stopped = None
@@ -185,10 +118,14 @@ class Miner:
         if self.protocol is not None:
             # abort: a pool that does not read must not hold the exit up
             self.protocol.transport.abortConnection()
-        while self.hasher.alive():           # threads finish their current chunk
+        waited = 0.0
+        while self.hasher.alive() and waited < STOP_WAIT:   # threads finish their chunk
             d = defer.Deferred()
             self.reactor.callLater(0.02, d.callback, None)
             yield d
+            waited += 0.02
+        if self.hasher.alive():
+            self.printer("hashing threads still busy after %gs; leaving them" % STOP_WAIT)
 
     def _connect(self):
         self._reconnect_call = None
@@ -230,17 +167,20 @@ class Miner:
             self._schedule_reconnect(self._backoff)
             self._backoff = min(self._backoff * 2, 60.0)
 
+    @property
+    def difficulty(self):
+        """The share difficulty the pool set, in its dialect's unit."""
+        return self.dialect.difficulty
+
     @defer.inlineCallbacks
     def _login(self, protocol):
         try:
-            result = yield protocol.request("mining.subscribe", "gxcpool-miner/1.0")
-            self.extranonce1 = bytes.fromhex(result[1])
-            self.extranonce2_size = int(result[2])
-            ok = yield protocol.request("mining.authorize", self.username, self.password)
-            if ok is not True:
-                raise StratumRPCError([24, "authorization refused", None])
+            yield self.dialect.login(protocol)
         except Exception as e:
-            self.printer("login failed: %s" % (e,))
+            # whatever the pool answered, one line: the connection is dropped
+            # and tried again later
+            self.printer("login failed: %s" % (error_text(e.error)
+                                               if isinstance(e, StratumRPCError) else e,))
             protocol.transport.loseConnection()
             return
         self._backoff = 1.0
@@ -251,37 +191,48 @@ class Miner:
     # ------------------------------------------------------------ pool messages
 
     def notification(self, protocol, method, params, request_id):
-        if method == "mining.set_difficulty":
-            if params and isinstance(params[0], (int, float)) and params[0] > 0:
-                self.difficulty = float(params[0])
-                self.difficulties.append((self.reactor.seconds(), self.difficulty))
-        elif method == "mining.notify":
-            self.notifies.append(params)
-            self._new_job(params)
-        elif method == "mining.set_extranonce":
-            try:
-                self.extranonce1 = bytes.fromhex(params[0])
-                self.extranonce2_size = int(params[1])
-            except (ValueError, IndexError, TypeError):
-                self.printer("ignoring malformed mining.set_extranonce %r" % (params,))
-        elif method == "client.reconnect":
-            self._reconnect_to(params)
-        elif method == "client.show_message":
-            self.printer("pool says: %s" % (params[0] if params else ""))
-        elif method == "client.get_version" and request_id is not None:
-            protocol.reply(request_id, "gxcpool-miner/1.0")
+        if protocol is not self.protocol:
+            return                        # a connection being dropped
+        try:
+            if not isinstance(params, list):
+                raise TypeError("params must be a list, got %r" % (params,))
+            if method == "client.reconnect":
+                self._reconnect_to(params)
+            elif method == "client.show_message":
+                self.printer("pool says: %s" % (params[0] if params else "",))
+            elif method == "client.get_version":
+                if request_id is not None:
+                    protocol.reply(request_id, AGENT)
+            else:
+                self.dialect.notification(protocol, method, params)
+        except BAD_INPUT as e:
+            self.ignored("%s" % (method,), e)
 
-    def _new_job(self, params):
-        if self.extranonce1 is None:
+    def pushed(self, protocol, result):
+        """A response-shaped message nobody asked for (eth-proxy's work)."""
+        if protocol is not self.protocol:
             return
         try:
-            work = Work.from_notify(params, self.extranonce1, self.extranonce2_size,
-                                    self.difficulty)
-        except (ValueError, TypeError, IndexError) as e:
-            self.printer("ignoring malformed mining.notify: %s" % e)
-            return
-        if len(params) > 8 and params[8] is True:
-            # clean_jobs: what was found for older jobs would only be refused
+            self.dialect.pushed(protocol, result)
+        except BAD_INPUT as e:
+            self.ignored("pushed work", e)
+
+    def ignored(self, what, error):
+        """One line for a pool message the miner cannot use; at most
+        MAX_IGNORED_LINES per report interval, the rest only counted."""
+        self.ignored_count += 1
+        if self._ignored_logged < MAX_IGNORED_LINES:
+            self._ignored_logged += 1
+            self.printer(("ignoring malformed %s: %s" % (what, error))[:300])
+
+    def difficulty_set(self, difficulty):
+        """The dialect's record of a new share difficulty."""
+        self.difficulties.append((self.reactor.seconds(), difficulty))
+
+    def new_job(self, work, clean):
+        """Hash this job from now on; clean: forget the older ones."""
+        if clean:
+            # what was found for older jobs would only be refused
             self._jobs.clear()
         self._jobs.pop(work.job_id, None)
         self._jobs[work.job_id] = work
@@ -290,6 +241,9 @@ class Miner:
         # clean_jobs or not, the newest job is the one to work on
         self.work = work
         self.hasher.set_work(work)
+
+    def _unhashable(self, work, reason):
+        self.printer("cannot hash job %s: %s" % (work.job_id, reason))
 
     def _forget_jobs(self):
         self.work = None
@@ -318,7 +272,7 @@ class Miner:
 
     # ------------------------------------------------------------ shares
 
-    def _found(self, work, extranonce2, nonce, digest):
+    def _found(self, work, share):
         """A share from the hasher; it holds one of the hasher's slots, given
         back when its submission is answered, fails, or is not made."""
         # slots = max_inflight and a submission keeps its slot until answered,
@@ -328,12 +282,11 @@ class Miner:
                 self.stale += 1
             self.hasher.release()
             return
-        params = [self.username, work.job_id, extranonce2.hex(), "%08x" % work.ntime,
-                  "%08x" % nonce]
+        method, params, members = self.dialect.submission(work, share)
         self.submitted.append(params)
         self.inflight += 1
         self.peak_inflight = max(self.peak_inflight, self.inflight)
-        d = self.protocol.request("mining.submit", *params)
+        d = self.protocol.request(method, *params, **members)
         d.addBoth(self._answered)
         d.addCallbacks(self._accepted, self._rejected, errbackArgs=(params,))
 
@@ -353,7 +306,7 @@ class Miner:
         if failure.check(StratumRPCError):
             self.rejected += 1
             self.rejections.append((params, failure.value.error))
-            self._tally(_reason(failure.value.error))
+            self._tally(error_text(failure.value.error))
 
     def _tally(self, reason):
         if reason not in self._reasons and len(self._reasons) >= MAX_REASONS:
@@ -379,8 +332,9 @@ class Miner:
     def _report(self):
         """One line per interval, whatever happened in it: never one per share."""
         rate = self.hashrate()
-        line = ("%.2f MH/s  accepted %d  rejected %d  difficulty %g"
-                % (rate / 1e6, self.accepted, self.rejected, self.difficulty))
+        unit = self.algorithm
+        line = ("%.2f %s  accepted %d  rejected %d  difficulty %g"
+                % (rate / unit.scale, unit.unit, self.accepted, self.rejected, self.difficulty))
         if self._reasons:
             line += "  (rejected since last report: %s)" % ", ".join(
                 "%s x%d" % item for item in self._reasons.most_common(3))
@@ -393,12 +347,13 @@ class Miner:
         if stale > stale_before:
             line += "  %d found for replaced jobs not sent" % (stale - stale_before)
         self._reported = (skipped, stale)
+        if self.ignored_count > self._ignored_reported:
+            line += "  ignored %d malformed pool messages" % (
+                self.ignored_count - self._ignored_reported)
+            self._ignored_reported = self.ignored_count
+        self._ignored_logged = 0
         self.printer(line)
+        if self.protocol is not None:
+            self.dialect.reported(self.protocol, rate)
         self._report_call = self.reactor.callLater(self.report_interval, self._report)
 
-
-def _reason(error):
-    """A short, bounded text for a Stratum error, for the report's tally."""
-    if isinstance(error, list) and len(error) >= 2:
-        return ("%s %s" % (error[0], error[1]))[:80]
-    return repr(error)[:80]

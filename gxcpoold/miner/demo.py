@@ -2,8 +2,9 @@
 
 With `twistd gxcpool --devnet` nothing else is needed to see the whole
 pipeline at work (jobs, accepted shares, blocks, maturity, payouts): this
-service connects the reference miner to the pool's own sha256d port once it
-listens, over a real loopback socket like any other miner.
+service connects the reference miner to one of the pool's own ports (sha256d
+unless told otherwise) once it listens, over a real loopback socket like any
+other miner.
 """
 import hashlib
 
@@ -22,10 +23,15 @@ def demo_address(network: str) -> str:
 class DemoMinerService(Service):
     log = Logger()
 
-    def __init__(self, stratum, reactor, *, threads, network):
+    def __init__(self, stratum, reactor, *, threads, network, algorithm="sha256d",
+                 dialect=None):
+        """stratum: the port's service (whenListening()); algorithm and
+        dialect: what that port speaks (gxcpoold.miner.algorithms)."""
         self.stratum = stratum
         self.reactor = reactor
         self.threads = threads
+        self.algorithm = algorithm
+        self.dialect = dialect
         self.address = demo_address(network)
         self.miner = None
 
@@ -38,11 +44,12 @@ class DemoMinerService(Service):
             return
         host = port.getHost()
         address = "127.0.0.1" if host.host in ("0.0.0.0", "::", "") else host.host
-        self.log.info("devnet demo miner: {threads} thread(s) mining to {address} on "
-                      "{host}:{port}", threads=self.threads, address=self.address, host=address,
-                      port=host.port)
+        self.log.info("devnet demo miner: {threads} thread(s) mining {algorithm} to {address} "
+                      "on {host}:{port}", threads=self.threads, algorithm=self.algorithm,
+                      address=self.address, host=address, port=host.port)
         self.miner = Miner(self.reactor, address, host.port, self.address + ".demo",
-                           threads=self.threads, report_interval=30.0)
+                           threads=self.threads, report_interval=30.0,
+                           algorithm=self.algorithm, dialect=self.dialect)
         self.miner.start()
 
     def stopService(self):

@@ -1,44 +1,45 @@
-"""The hashing threads: the native sha256d scan loop, off the reactor thread.
+"""The hashing threads: every algorithm's scan loop, off the reactor thread.
 
-Each thread takes the current Work, picks a fresh extranonce2, and scans
-nonces in chunks (the C loop releases the GIL), checking between chunks and
-after every hit whether newer work has arrived or the miner is stopping.
+Each thread takes the current work, asks it for a scanner (its own position
+in the job's nonces, with whatever the algorithm needs: a header prefix, a
+light cache) and scans in chunks, checking between chunks and after every
+hit whether newer work has arrived or the miner is stopping.  The scanners
+(work.py, ethash_work.py, gxhash_work.py) are the only per-algorithm part.
 
 Found shares go back to the reactor through a bounded hand-over: a thread may
 hand over a share only while it holds one of `slots` (the miner's in-flight
 submission bound); the miner gives the slot back once the share is answered
 or dropped.  Without a free slot a share is only counted as skipped.  So
-however fast shares come (at a trivial share difficulty every 16th hash is
-one) and however slowly the pool answers, at most `slots` shares wait in
-memory, and the reactor gets at most one wake-up call queued at a time.
+however fast shares come (at a trivial sha256d share difficulty every 16th
+hash is one) and however slowly the pool answers, at most `slots` shares wait
+in memory, and the reactor gets at most one wake-up call queued at a time.
 """
 import itertools
 import threading
 import time
 from collections import deque
 
-from gxcpoold._native import ffi, lib
-
-# Nonces per native call adapt to the CPU's speed so that a call lasts between
-# these bounds: new work, clean_jobs and stop are seen within one call.
+# A chunk adapts to the CPU's speed so that it lasts between these bounds:
+# new work, clean_jobs and stop are seen within one chunk (or one hash, for
+# a hash slower than that).
 CHUNK_SECONDS = (0.02, 0.08)
-CHUNK_RANGE = (1 << 12, 1 << 22)
-NONCES = 1 << 32
 
 
 class Hasher:
-    def __init__(self, reactor, threads, on_found, slots):
-        """on_found(work, extranonce2, nonce, hash) is called on the reactor
-        thread; each call holds a slot, to be given back with release()."""
+    def __init__(self, reactor, threads, on_found, slots, on_error=None):
+        """on_found(work, share) is called on the reactor thread; each call
+        holds a slot, to be given back with release().  on_error(work, text)
+        (reactor thread) says why a work could not be hashed at all."""
         self.reactor = reactor
         self.thread_count = threads
         self.on_found = on_found
+        self.on_error = on_error
         self.slots = slots
         self._work = None
         self._ready = threading.Condition()
         self._stopping = False
-        self._extranonce2 = itertools.count()
-        self._en2_lock = threading.Lock()
+        self._sequence = itertools.count()
+        self._sequence_lock = threading.Lock()
         self._threads = []
         # hand-over to the reactor: _free slots, _found shares, one wake-up at most
         self._handover = threading.Lock()
@@ -89,20 +90,20 @@ class Hasher:
         with self._handover:
             self._free += 1
 
+    def next_sequence(self):
+        """0, 1, 2, ... across all threads and jobs (sha256d's extranonce2)."""
+        with self._sequence_lock:
+            return next(self._sequence)
+
     # ------------------------------------------------------------ threads
 
-    def _next_extranonce2(self, size):
-        with self._en2_lock:
-            value = next(self._extranonce2)
-        return (value % (1 << (8 * size))).to_bytes(size, "big")
-
-    def _hand_over(self, index, work, extranonce2, nonce, digest):
+    def _hand_over(self, index, work, share):
         with self._handover:
             if self._free <= 0:
                 self.skipped_counts[index] += 1
                 return
             self._free -= 1
-            self._found.append((work, extranonce2, nonce, digest))
+            self._found.append((work, share))
             wake, self._wakeup_queued = not self._wakeup_queued, True
         if wake:
             self.reactor.callFromThread(self._deliver)
@@ -114,45 +115,52 @@ class Hasher:
         for _ in range(len(self._found)):
             self.on_found(*self._found.popleft())
 
+    def _next_work(self, done=None):
+        """The work to hash next, waiting while there is none (or only `done`,
+        a work this thread cannot hash further); None once stopping."""
+        with self._ready:
+            while (self._work is None or self._work is done) and not self._stopping:
+                self._ready.wait()
+            return None if self._stopping else self._work
+
     def _run(self, index):
-        # the native call directly, with buffers made once: at a trivial share
-        # difficulty a call returns every few nonces and the wrapper's
-        # argument checks would cost more than the hashing
-        scan = lib.sha256_scan
-        prefix = ffi.new("uint8_t[76]")
-        target = ffi.new("uint8_t[32]")
-        found_nonce = ffi.new("uint32_t *")
-        digest = ffi.new("uint8_t[32]")
-        tried = ffi.new("uint64_t *")
-        chunk = 1 << 16
+        done = None
         while True:
-            with self._ready:
-                while self._work is None and not self._stopping:
-                    self._ready.wait()
-                if self._stopping:
-                    return
-                work = self._work
-            extranonce2 = self._next_extranonce2(work.extranonce2_size)
-            ffi.memmove(prefix, work.header_prefix(extranonce2), 76)
-            ffi.memmove(target, work.target.to_bytes(32, "little"), 32)
-            nonce = 0
-            while nonce < NONCES and self._work is work:
-                began = time.monotonic()
-                hit = scan(prefix, nonce, chunk, target, found_nonce, digest, tried)
-                self.hashes[index] += tried[0]
-                if hit:
-                    nonce = found_nonce[0] + 1
-                    if self._work is not work:
-                        break                     # found for a job already replaced
-                    if self._free > 0:            # read without the lock: a cheap pre-check
-                        self._hand_over(index, work, extranonce2, found_nonce[0],
-                                        ffi.buffer(digest)[:])
-                    else:
-                        self.skipped_counts[index] += 1
-                    continue
-                nonce += tried[0]
-                elapsed = time.monotonic() - began
-                if elapsed < CHUNK_SECONDS[0]:
-                    chunk = min(chunk * 2, CHUNK_RANGE[1])
-                elif elapsed > CHUNK_SECONDS[1]:
-                    chunk = max(chunk // 2, CHUNK_RANGE[0])
+            work = self._next_work(done)
+            if work is None:
+                return
+            try:
+                # may take a while (an ethash light cache): this thread's time
+                scanner = work.scanner(self)
+            except (ValueError, MemoryError) as e:
+                if self.on_error is not None and self._work is work:
+                    self.reactor.callFromThread(self.on_error, work, str(e))
+                done = work
+                continue
+            done = self._scan(index, work, scanner)
+
+    def _scan(self, index, work, scanner):
+        """Hash `work` until it is replaced (returns None) or its nonces run
+        out (returns work, which this thread then leaves alone)."""
+        low, high = scanner.CHUNK_RANGE
+        chunk = scanner.FIRST_CHUNK
+        while self._work is work:
+            began = time.monotonic()
+            tried, share = scanner.scan(chunk)
+            self.hashes[index] += tried
+            if share is not None:
+                if self._work is not work:
+                    break                         # found for a job already replaced
+                if self._free > 0:                # read without the lock: a cheap pre-check
+                    self._hand_over(index, work, share)
+                else:
+                    self.skipped_counts[index] += 1
+                continue
+            if scanner.exhausted:
+                return work
+            elapsed = time.monotonic() - began
+            if elapsed < CHUNK_SECONDS[0]:
+                chunk = min(chunk * 2, high)
+            elif elapsed > CHUNK_SECONDS[1]:
+                chunk = max(chunk // 2, low)
+        return None
