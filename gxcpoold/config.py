@@ -21,6 +21,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from gxcpoold.addresses import NETWORKS, AddressError, check_address
+from gxcpoold.algorithms import ALGORITHMS, module as algorithm_module
 from gxcpoold.amounts import AmountError, gxc_to_base_units
 from gxcpoold.devnet.settings import DevNodeSettings
 from gxcpoold.redact import redact
@@ -28,7 +29,6 @@ from gxcpoold.redact import redact
 DEFAULT_CONFIG_PATH = Path("/etc/gxcpool/gxcpool.toml")
 PACKAGED_STATE_DIR = Path("/var/lib/gxcpool")
 CHECKOUT_STATE_DIR = Path("gxcpool-data")
-ALGORITHMS = ("sha256d", "ethash", "gxhash")
 
 
 class ConfigError(ValueError):
@@ -207,16 +207,10 @@ class StratumSettings:
     dag_mode: str = _parsed(_choice("full", "light"), default="full")
 
 
-STRATUM_DEFAULTS = {
-    # Bitcoin difficulty units (diff 1 = 2**32 hashes).
-    "sha256d": StratumSettings(),
-    # Ethash units (expected hashes per share); 4e9 = a few seconds on one GPU.
-    "ethash": StratumSettings(endpoint="tcp:3334", start_difficulty=4e9, min_difficulty=1e5,
-                              max_difficulty=1e16, shares_per_minute=10.0),
-    # gxhash is ~0.1-0.3 s per hash: aim for a share every 30 s per worker.
-    "gxhash": StratumSettings(endpoint="tcp:3335", start_difficulty=64.0, min_difficulty=1.0,
-                              max_difficulty=1e12, shares_per_minute=2.0),
-}
+def stratum_defaults(algorithm):
+    """[stratum.<algorithm>] defaults: the algorithm module's own (its
+    difficulty units, port and share rate) over the common ones."""
+    return dataclasses.replace(StratumSettings(), **algorithm_module(algorithm).STRATUM_DEFAULTS)
 
 
 @dataclass(frozen=True)
@@ -548,7 +542,7 @@ def load_config(path=None, environ=None, overrides=None) -> Config:
     _check_range("node", "max_request_bytes", node.max_request_bytes, 1024, 8191)
     _check_range("node", "max_in_flight", node.max_in_flight, 1, 16)
     _check_range("node", "queue_limit", node.queue_limit, 1, 10_000)
-    stratum = {a: read("stratum." + a, StratumSettings, STRATUM_DEFAULTS[a]) for a in ALGORITHMS}
+    stratum = {a: read("stratum." + a, StratumSettings, stratum_defaults(a)) for a in ALGORITHMS}
     for algo, s in stratum.items():
         section = "stratum." + algo
         _check_positive(section, s, ("start_difficulty", "min_difficulty", "max_difficulty",
