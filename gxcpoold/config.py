@@ -25,6 +25,7 @@ from gxcpoold.algorithms import ALGORITHMS, module as algorithm_module
 from gxcpoold.amounts import AmountError, gxc_to_base_units
 from gxcpoold.devnet.settings import DevNodeSettings
 from gxcpoold.redact import redact
+from gxcpoold.stratum.extranonce import instance_bits
 
 DEFAULT_CONFIG_PATH = Path("/etc/gxcpool/gxcpool.toml")
 PACKAGED_STATE_DIR = Path("/var/lib/gxcpool")
@@ -207,10 +208,16 @@ class StratumSettings:
     dag_mode: str = _parsed(_choice("full", "light"), default="full")
 
 
-def stratum_defaults(algorithm):
+def stratum_defaults(algorithm, devnet=False):
     """[stratum.<algorithm>] defaults: the algorithm module's own (its
-    difficulty units, port and share rate) over the common ones."""
-    return dataclasses.replace(StratumSettings(), **algorithm_module(algorithm).STRATUM_DEFAULTS)
+    difficulty units, port and share rate) over the common ones, and with
+    --devnet its DEVNET_STRATUM_DEFAULTS over those (a laptop-sized demo:
+    no 1 GiB ethash DAG, difficulties one CPU thread can meet)."""
+    algo = algorithm_module(algorithm)
+    values = dict(algo.STRATUM_DEFAULTS)
+    if devnet:
+        values.update(getattr(algo, "DEVNET_STRATUM_DEFAULTS", {}))
+    return dataclasses.replace(StratumSettings(), **values)
 
 
 @dataclass(frozen=True)
@@ -542,7 +549,9 @@ def load_config(path=None, environ=None, overrides=None) -> Config:
     _check_range("node", "max_request_bytes", node.max_request_bytes, 1024, 8191)
     _check_range("node", "max_in_flight", node.max_in_flight, 1, 16)
     _check_range("node", "queue_limit", node.queue_limit, 1, 10_000)
-    stratum = {a: read("stratum." + a, StratumSettings, stratum_defaults(a)) for a in ALGORITHMS}
+    devnet = read("devnet", DevnetSettings)
+    stratum = {a: read("stratum." + a, StratumSettings, stratum_defaults(a, devnet.enabled))
+               for a in ALGORITHMS}
     for algo, s in stratum.items():
         section = "stratum." + algo
         _check_positive(section, s, ("start_difficulty", "min_difficulty", "max_difficulty",
@@ -574,7 +583,13 @@ def load_config(path=None, environ=None, overrides=None) -> Config:
                     ("share_batch_size", "share_flush_interval", "stats_retention_days"))
     cluster = read("cluster", ClusterSettings)
     _check_range("cluster", "instance_id", cluster.instance_id, 0, 255)
-    devnet = read("devnet", DevnetSettings)
+    for algo, s in stratum.items():
+        # the instance id sits in the top bits of each port's extranonce1
+        bits = instance_bits(algorithm_module(algo).EXTRANONCE1_BITS)
+        if s.enabled and cluster.instance_id >= 1 << bits:
+            raise ConfigError("[cluster] instance_id = %d: must be below %d while [stratum.%s] "
+                              "is enabled (its extranonce1 has room for %d instances)"
+                              % (cluster.instance_id, 1 << bits, algo, 1 << bits))
     _check_range("devnet", "demo_miner_threads", devnet.demo_miner_threads, 0, 64)
     state_dir = Path(pool.state_dir) if pool.state_dir else default_state_dir(environ)
     devnet = dataclasses.replace(devnet, node=_devnode_settings(layers("devnet", DevNodeSettings),

@@ -234,3 +234,23 @@ def test_stratum_listen_backlog_and_line_timeout(tmp_path):
     assert config.stratum["sha256d"].line_timeout == 15.5
     assert config.stratum["gxhash"].listen_backlog == 1024
     assert config.stratum["gxhash"].line_timeout == 60.0
+
+
+def test_devnet_runs_ethash_light_at_a_cpu_difficulty(tmp_path):
+    plain = load(tmp_path, "")
+    assert plain.stratum["ethash"].dag_mode == "full"
+    assert plain.stratum["ethash"].start_difficulty == 4e9
+    devnet = load(tmp_path, "[devnet]\nenabled = true\n")
+    assert devnet.stratum["ethash"].dag_mode == "light"
+    assert devnet.stratum["ethash"].start_difficulty == 2000.0
+    # what the operator writes still wins
+    mine = load(tmp_path, "[devnet]\nenabled = true\n[stratum.ethash]\ndag_mode = 'full'\n")
+    assert mine.stratum["ethash"].dag_mode == "full"
+
+
+def test_instance_id_must_fit_every_enabled_port(tmp_path):
+    with pytest.raises(ConfigError, match=r"instance_id = 16: must be below 16 while "
+                                          r"\[stratum.gxhash\] is enabled"):
+        load(tmp_path, "[cluster]\ninstance_id = 16\n")
+    config = load(tmp_path, "[cluster]\ninstance_id = 200\n[stratum.gxhash]\nenabled = false\n")
+    assert config.cluster.instance_id == 200

@@ -49,6 +49,10 @@ STRATUM_DEFAULTS = {
     "max_difficulty": 1e16,
     "shares_per_minute": 10.0,
 }
+# With --devnet: no 1 GiB DAG (light checks suffice for a demo), and a share
+# difficulty the reference miner's light hashing (a few hundred hashes/s) meets.
+DEVNET_STRATUM_DEFAULTS = {"dag_mode": "light", "start_difficulty": 2000.0,
+                           "min_difficulty": 100.0}
 DAG_MODES = ("full", "light")
 COMMITMENT_TAG = b"gxcpool/ethash/job/v1"
 NICEHASH_UNIT = 2**32             # EthereumStratum/1.0.0 difficulty 1 ~ 2**32 hashes
