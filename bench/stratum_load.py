@@ -51,7 +51,7 @@ def serve():
     from twisted.protocols.basic import LineReceiver
 
     from gxcpoold.algorithms import sha256d
-from gxcpoold.config import StratumSettings
+    from gxcpoold.config import StratumSettings
     from gxcpoold.jobs import JobManager
     from gxcpoold.node.client import NodeClient
     from gxcpoold.node.template import BlockTemplate
