@@ -10,13 +10,8 @@ notify ends submissions for older jobs; SIGTERM and SIGINT end it at once.
 The `gxcpool-miner` command runs as a subprocess where its memory or exit is
 measured; elsewhere the Miner class runs in the test's reactor.
 """
-import os
 import re
 import signal
-import subprocess
-import sys
-import threading
-import time
 
 from twisted.internet import reactor
 from twisted.internet.task import LoopingCall, deferLater
@@ -24,10 +19,10 @@ from twisted.trial import unittest
 
 from gxcpoold.miner.client import MAX_OPEN_JOBS, Miner
 from tests.fake_stratum_pool import FakePool
+from tests.miner import processes
+from tests.miner.processes import ADDRESS
 from tests.waiting import wait_for
 
-MINER = [os.path.join(os.path.dirname(sys.executable), "gxcpool-miner")]
-ADDRESS = "tGXC" + "5e" * 17
 FLOOD = 3.7e-9          # share difficulty at which every 16th hash is a share
 
 
@@ -39,45 +34,10 @@ def rss_kib(pid):
     raise AssertionError("no VmRSS for pid %d" % pid)
 
 
-class MinerProcess:
-    """A real gxcpool-miner; its output is collected line by line."""
-
-    def __init__(self, test, port, *args):
-        self.proc = subprocess.Popen(
-            MINER + ["-o", "stratum+tcp://127.0.0.1:%d" % port, "-u", ADDRESS + ".rig",
-                     "--report-interval", "1", *args],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        self.lines = []
-        # list.append is atomic: the reactor thread only reads self.lines
-        threading.Thread(target=lambda: [self.lines.append(l) for l in self.proc.stdout],
-                         daemon=True).start()
-        test.addCleanup(self.kill)
-
-    def kill(self):
-        if self.proc.poll() is None:
-            self.proc.kill()
-        self.proc.wait()
-
-    def output(self):
-        return "".join(self.lines)
-
-    def reports(self):
-        return [l for l in self.lines if "MH/s" in l]
-
+class MinerProcess(processes.MinerProcess):
     def skipped(self):
         return sum(int(m.group(1)) for m in
                    (re.search(r"skipped (\d+) shares", l) for l in self.reports()) if m)
-
-    async def exit_after(self, signum):
-        """Send signum; seconds from the signal until the process has exited."""
-        sent = time.monotonic()
-        self.proc.send_signal(signum)
-        while self.proc.poll() is None:
-            if time.monotonic() - sent > 30:
-                raise AssertionError("the miner did not exit 30 s after signal %d:\n%s"
-                                     % (signum, self.output()))
-            await deferLater(reactor, 0.005)
-        return time.monotonic() - sent
 
 
 class MinerWithBadPools(unittest.TestCase):

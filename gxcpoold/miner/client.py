@@ -64,6 +64,7 @@ class Miner:
                              on_error=self._unhashable)
         self.protocol = None
         self.work = None                 # the newest job, what the threads hash
+        self._unhashable_work = None     # the last job the threads could not hash
         self._jobs = {}                  # job id -> Work still worth submitting
         self.accepted = 0
         self.rejected = 0
@@ -243,7 +244,10 @@ class Miner:
         self.hasher.set_work(work)
 
     def _unhashable(self, work, reason):
-        self.printer("cannot hash job %s: %s" % (work.job_id, reason))
+        # every thread finds out: say it once per job
+        if work is not self._unhashable_work:
+            self._unhashable_work = work
+            self.printer("cannot hash job %s: %s" % (work.job_id, reason))
 
     def _forget_jobs(self):
         self.work = None
