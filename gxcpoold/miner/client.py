@@ -133,7 +133,9 @@ class Miner:
         if self._stopping:
             return
         endpoint = HostnameEndpoint(self.reactor, self.host, self.port, timeout=10)
-        d = self._connecting = endpoint.connect(Factory.forProtocol(lambda: MinerProtocol(self)))
+        factory = Factory.forProtocol(lambda: MinerProtocol(self))
+        factory.noisy = False                # no "Starting factory" line per connection
+        d = self._connecting = endpoint.connect(factory)
         d.addBoth(self._connect_done)
         d.addErrback(self._connect_failed)
 

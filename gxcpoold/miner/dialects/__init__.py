@@ -30,27 +30,35 @@ def positive_number(value, what="difficulty"):
     return value
 
 
-def hex_bytes(text, size, what):
-    """`size` bytes from hex text ("0x" allowed)."""
+HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
+
+
+def _digits(text, what, lengths, description):
+    """The hex digits of text ("0x" allowed) if their count is in lengths."""
     if not isinstance(text, str):
         raise TypeError("%s must be hex text, got %r" % (what, text))
     digits = text[2:] if text[:2] in ("0x", "0X") else text
-    value = bytes.fromhex(digits) if len(digits) == 2 * size else None
-    if value is None:
-        raise ValueError("%s must be %d hex digits, got %r" % (what, 2 * size, text[:80]))
-    return value
+    if len(digits) not in lengths or not HEX_DIGITS.issuperset(digits):
+        raise ValueError("%s must be %s, got %r" % (what, description, text[:80]))
+    return digits
+
+
+def hex_bytes(text, size, what):
+    """`size` bytes from hex text ("0x" allowed)."""
+    return bytes.fromhex(_digits(text, what, (2 * size,), "%d hex digits" % (2 * size)))
 
 
 def hex_number(text, what, max_digits=64):
     """A non-negative int from hex text ("0x" allowed), at most max_digits digits."""
-    if not isinstance(text, str):
-        raise TypeError("%s must be hex text, got %r" % (what, text))
-    digits = text[2:] if text[:2] in ("0x", "0X") else text
-    if not 0 < len(digits) <= max_digits or not all(c in "0123456789abcdefABCDEF"
-                                                    for c in digits):
-        raise ValueError("%s must be 1 to %d hex digits, got %r" % (what, max_digits,
-                                                                   text[:80]))
-    return int(digits, 16)
+    return int(_digits(text, what, range(1, max_digits + 1),
+                       "1 to %d hex digits" % max_digits), 16)
+
+
+def param(params, index, what):
+    """params[index], or a ValueError naming what is missing."""
+    if len(params) <= index:
+        raise ValueError("no %s (%d params)" % (what, len(params)))
+    return params[index]
 
 
 def job_id_from(value):

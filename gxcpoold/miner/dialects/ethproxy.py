@@ -10,7 +10,7 @@ import os
 from twisted.internet import defer
 
 from gxcpoold.hashers.targets import hash_difficulty
-from gxcpoold.miner.dialects import hex_bytes, hex_number
+from gxcpoold.miner.dialects import hex_bytes, hex_number, param
 from gxcpoold.miner.ethash_work import EthashWork
 from gxcpoold.miner.rpc import StratumRPCError, error_text
 
@@ -45,9 +45,9 @@ class EthProxy:
     def pushed(self, protocol, result):
         if not isinstance(result, list):
             raise TypeError("work must be a list, got %r" % (result,))
-        header = hex_bytes(result[0], 32, "header hash")
-        seed = hex_bytes(result[1], 32, "seed hash")
-        target = hex_number(result[2], "target")
+        header = hex_bytes(param(result, 0, "header hash"), 32, "header hash")
+        seed = hex_bytes(param(result, 1, "seed hash"), 32, "seed hash")
+        target = hex_number(param(result, 2, "target"), "target")
         if target == 0:
             raise ValueError("target must not be zero")
         # a 4th element is the block number only if it is 0x hex (ethminer's rule)

@@ -7,12 +7,11 @@ goes into the GXC nonce N = extranonce1 << 16 | n, which must stay below
 2**31 (the GXC node keeps a signed 32-bit nonce); submit [worker, job, n].
 """
 from gxcpoold.hashers.targets import hash_target
-from gxcpoold.miner.dialects import hex_number, job_id_from
+from gxcpoold.miner.dialects import HEX_DIGITS, hex_number, job_id_from, param
 from gxcpoold.miner.dialects.stratum_v1 import V1Shaped
 from gxcpoold.miner.gxhash_work import GxhashWork
 
 NONCE_LIMIT = 2**31
-HEX = frozenset("0123456789abcdefABCDEF")
 
 
 def _count(value, what):
@@ -22,13 +21,13 @@ def _count(value, what):
 
 
 def _hex_text(value, what, lengths):
-    if not isinstance(value, str) or len(value) not in lengths or not HEX.issuperset(value):
+    if not isinstance(value, str) or len(value) not in lengths or not HEX_DIGITS.issuperset(value):
         raise ValueError("%s must be hex text, got %r" % (what, str(value)[:80]))
     return value
 
 
 class Gxhash(V1Shaped):
-    CLEAN_JOBS_INDEX = 5
+    NOTIFY_LENGTH = 5
 
     def __init__(self, miner):
         super().__init__(miner)
@@ -39,7 +38,8 @@ class Gxhash(V1Shaped):
         self.extranonce1, self.n_bits = self._extranonce(result[1], result[2])
 
     def read_extranonce(self, params):
-        self.extranonce1, self.n_bits = self._extranonce(params[0], params[1])
+        self.extranonce1, self.n_bits = self._extranonce(param(params, 0, "extranonce1"),
+                                                         param(params, 1, "nonce size"))
 
     @staticmethod
     def _extranonce(text, size):

@@ -6,7 +6,7 @@ Difficulty is in NiceHash's unit: share target = 0x00000000ffff0000...0000 / d,
 the Bitcoin difficulty-1 target, hence sha256d_target (exact integers).
 """
 from gxcpoold.hashers.targets import sha256d_target
-from gxcpoold.miner.dialects import hex_bytes, hex_number, job_id_from
+from gxcpoold.miner.dialects import hex_bytes, hex_number, job_id_from, param
 from gxcpoold.miner.dialects.stratum_v1 import AGENT, V1Shaped
 from gxcpoold.miner.ethash_work import EthashWork
 
@@ -20,7 +20,7 @@ def nicehash_target(difficulty):
 
 
 class NiceHash(V1Shaped):
-    CLEAN_JOBS_INDEX = 3
+    NOTIFY_LENGTH = 3
 
     def __init__(self, miner, hashing):
         super().__init__(miner)
@@ -39,7 +39,7 @@ class NiceHash(V1Shaped):
         protocol.notify("mining.extranonce.subscribe")
 
     def read_extranonce(self, params):
-        self.extranonce = self._extranonce(params[0])
+        self.extranonce = self._extranonce(param(params, 0, "extranonce"))
 
     @staticmethod
     def _extranonce(text):

@@ -4,7 +4,7 @@ authorize; set_difficulty, applied from the next job; notify; set_extranonce;
 submit answered with true or an error."""
 from twisted.internet import defer
 
-from gxcpoold.miner.dialects import positive_number
+from gxcpoold.miner.dialects import param, positive_number
 from gxcpoold.miner.rpc import StratumRPCError
 from gxcpoold.miner.work import Work
 
@@ -13,8 +13,8 @@ MAX_EXTRANONCE2_SIZE = 16
 
 
 class V1Shaped:
-    """The common part.  A subclass says where notify's clean_jobs flag is
-    (CLEAN_JOBS_INDEX) and defines read_subscription(result) (subscribe's
+    """The common part.  A subclass says how many params notify has before
+    its clean_jobs flag (NOTIFY_LENGTH) and defines read_subscription(result) (subscribe's
     answer), read_extranonce(params) (set_extranonce), work_from(params)
     (notify -> work) and submission(work, share)."""
 
@@ -41,13 +41,16 @@ class V1Shaped:
 
     def notification(self, protocol, method, params):
         if method == "mining.set_difficulty":
-            self.difficulty = positive_number(params[0])
+            self.difficulty = positive_number(param(params, 0, "difficulty"))
             self.miner.difficulty_set(self.difficulty)
         elif method == "mining.notify":
             self.miner.notifies.append(params)
+            if len(params) < self.NOTIFY_LENGTH:
+                raise ValueError("%d params, not %d and clean_jobs"
+                                 % (len(params), self.NOTIFY_LENGTH))
             if self.subscribed:
                 work = self.work_from(params)
-                index = self.CLEAN_JOBS_INDEX
+                index = self.NOTIFY_LENGTH
                 self.miner.new_job(work, clean=len(params) > index and params[index] is True)
         elif method == "mining.set_extranonce":
             self.read_extranonce(params)
@@ -65,7 +68,7 @@ class V1Shaped:
 class StratumV1(V1Shaped):
     """sha256d: notify [job, prevhash, coinb1, coinb2, branch, version, nbits,
     ntime, clean]; submit [worker, job, extranonce2, ntime, nonce]."""
-    CLEAN_JOBS_INDEX = 8
+    NOTIFY_LENGTH = 8
 
     def __init__(self, miner):
         super().__init__(miner)
@@ -76,7 +79,8 @@ class StratumV1(V1Shaped):
         self.extranonce1, self.extranonce2_size = self._extranonce(result[1], result[2])
 
     def read_extranonce(self, params):
-        self.extranonce1, self.extranonce2_size = self._extranonce(params[0], params[1])
+        self.extranonce1, self.extranonce2_size = self._extranonce(
+            param(params, 0, "extranonce1"), param(params, 1, "extranonce2 size"))
 
     @staticmethod
     def _extranonce(extranonce1, size):
