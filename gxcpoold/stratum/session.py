@@ -402,10 +402,15 @@ class StratumSession(JsonLineProtocol):
     def _check_finished(self, result):
         self.checks_in_flight -= 1
         if self._checks_paused and self.checks_in_flight < self.max_checks:
+            # read on once this share is answered, so replies keep request order
+            self.after_reply(self._resume_after_checks)
+        return result
+
+    def _resume_after_checks(self):
+        if self._checks_paused and self.checks_in_flight < self.max_checks:
             self._checks_paused = False
             if self.connected:
                 self.resumeProducing()
-        return result
 
     def _pause_for_checks(self):
         """Stop reading this connection until one of its checks is done:
@@ -423,7 +428,10 @@ class StratumSession(JsonLineProtocol):
 
     def _busy(self, error):
         self.busy_count += 1
-        self._pause_for_checks()
+        if self.checks_in_flight:
+            # one of its own checks resumes it; with none in flight nothing
+            # would, and the error alone tells it to slow down
+            self._pause_for_checks()
         self._judge()
         return error
 
