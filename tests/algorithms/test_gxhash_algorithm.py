@@ -1,6 +1,7 @@
 """The gxhash algorithm module: jobs, nonce combination, share and block tests,
 verification through the real verifier thread pool on a real reactor."""
 import json
+import re
 from fractions import Fraction
 from pathlib import Path
 
@@ -85,8 +86,8 @@ class VectorTests(unittest.TestCase):
     def test_vector_headers_are_the_job_header_texts(self):
         for name, (_, _, _, _, nonce) in HEADERS.items():
             job = vector_job(name)
-            self.assertEqual(job.header_text(nonce), bytes.fromhex(GXHASH_VECTORS[name]["data_hex"]),
-                             name)
+            self.assertEqual(job.header_text(nonce),
+                             bytes.fromhex(GXHASH_VECTORS[name]["data_hex"]), name)
             self.assertEqual(str(nonce), GXHASH_VECTORS[name]["nonce"])
 
     @defer.inlineCallbacks
@@ -123,6 +124,35 @@ class VectorTests(unittest.TestCase):
         self.assertFalse(refused.share_ok)
         self.assertEqual(refused.work, 0)
         self.assertEqual(refused.hash_hex, result.hash_hex)
+
+
+class ProtocolDocumentTests(unittest.TestCase):
+    """docs/protocol-gxhash.md's worked example is what the pool computes."""
+
+    @defer.inlineCallbacks
+    def test_worked_example(self):
+        text = (Path(__file__).resolve().parents[2] / "docs" / "protocol-gxhash.md").read_text()
+        notify = json.loads(re.search(r'<- (\{"id": null, "method": "mining.notify".*\})',
+                                      text).group(1))["params"]
+        submit = json.loads(re.search(r'-> (\{"id": 4, "method": "mining.submit".*\})',
+                                      text).group(1))["params"]
+        en1 = re.search(r'"result": \[\[\["mining.notify", "\w+"\]\], "(\w{4})", 2\]',
+                        text).group(1)
+        header = re.search(r"^header   = (\S+)$", text, re.M).group(1)
+        hash_hex = re.search(r"^hash_hex = ([0-9a-f]{64})$", text, re.M).group(1)
+        job_id, height, prev, timestamp, merkle, clean = notify
+        self.assertEqual(merkle, gxc_merkle_root([TXID_A, TXID_B, TXID_C]))
+        job = algo.GxhashJob(job_id=job_id, height=height, previousblockhash=prev,
+                             ntime=timestamp, merkleroot=merkle, required_zeros=1,
+                             clean_jobs=clean)
+        self.assertEqual(job.notify_params(), notify)
+        self.assertEqual(submit[1], job_id)
+        sub = algo.submission(bytes.fromhex(en1), algo.parse_miner_nonce(submit[2]))
+        self.assertEqual(job.header_text(sub.nonce), header.encode("ascii"))
+        algorithm = Runtime(self, verify_threads=1).algorithm
+        result = yield algorithm.verify(job, sub, 64.0)
+        self.assertEqual(result.hash_hex, hash_hex)
+        self.assertTrue(result.share_ok)
 
 
 class JobTests(unittest.TestCase):
@@ -186,12 +216,13 @@ class NonceTests(unittest.TestCase):
         self.assertEqual(algo.gxc_nonce(b"\x7f\xff", 0xFFFF), 2**31 - 1)
 
     def test_every_extranonce1_stays_below_2_31_and_nonces_never_collide(self):
-        highest = [algo.gxc_nonce(en1.to_bytes(2, "big"), 0xFFFF) for en1 in range(2**15)]
-        self.assertLess(max(highest), 2**31)
-        lowest = [algo.gxc_nonce(en1.to_bytes(2, "big"), 0) for en1 in range(2**15)]
-        # Each connection owns the 65536 nonces from its lowest to its highest.
-        self.assertEqual([h - l for h, l in zip(highest, lowest)], [0xFFFF] * 2**15)
-        self.assertEqual(sorted(lowest), [en1 << 16 for en1 in range(2**15)])
+        # Each connection owns the 65536 nonces en1 * 65536 .. en1 * 65536 + 65535
+        # (compared as booleans: a diff of 32768-element lists would take minutes).
+        ranges = [(algo.gxc_nonce(en1.to_bytes(2, "big"), 0),
+                   algo.gxc_nonce(en1.to_bytes(2, "big"), 0xFFFF)) for en1 in range(2**15)]
+        self.assertTrue(all(low == en1 * 65536 and high == low + 0xFFFF
+                            for en1, (low, high) in enumerate(ranges)))
+        self.assertEqual(ranges[-1][1], 2**31 - 1)
 
     def test_out_of_range_parts_are_refused(self):
         for en1, n in ((b"\x80\x00", 0), (b"\xff\xff", 0xFFFF), (b"\x00\x00", 0x10000),
