@@ -1,0 +1,120 @@
+"""EthereumStratum/1.0.0, NiceHash's Ethash dialect (spec/ethash.md section 3.1).
+
+The miner gets a 4-hex-digit extranonce (the low 16 bits of the
+connection's extranonce1) and submits the other 12 hex digits of the 64-bit
+nonce; the pool recomputes the mix.  Difficulty on the wire is NiceHash's
+unit, d_nh = hashes / 2**32.
+
+Leniency at the boundary: the spec's target for d_nh is
+0x00000000ffff0000...0000 / d_nh, 65535/65536 of 2**256 // (d_nh * 2**32),
+the target the session checks every share against.  The session's target
+is therefore the larger one, so a share meeting either is accepted without
+a second comparison here.
+
+ethminer sends eth_submitHashrate on this dialect too; it is recorded.
+A connection whose first request is any mining.* method speaks this
+dialect: a plain `mining.subscribe` too (ethminer's "STRATUM" is closest to
+this one; the second parameter is not required), and a miner that
+authorizes before subscribing hears "not subscribed" rather than "unknown
+method".
+"""
+from twisted.logger import Logger
+
+from gxcpoold.algorithms.ethash import (NICEHASH_MINER_DIGITS, nicehash_extranonce,
+                                        nicehash_nonce, to_nicehash)
+from gxcpoold.stratum import errors
+from gxcpoold.stratum.dialects import Dialect
+from gxcpoold.stratum.dialects.ethash_common import reported_hashrate
+from gxcpoold.stratum.errors import MalformedRequest, StratumError
+from gxcpoold.stratum.lineproto import encode
+from gxcpoold.stratum.session import param_string
+
+log = Logger()
+
+PROTOCOL = "EthereumStratum/1.0.0"
+
+
+class EthereumStratum(Dialect):
+    NAME = "ethstratum"
+    HANDLERS = {
+        "mining.subscribe": "subscribe",
+        "mining.extranonce.subscribe": "extranonce_subscribe",
+        "mining.authorize": "authorize",
+        "mining.submit": "submit",
+        "eth_submitHashrate": "submit_hashrate",
+    }
+
+    @classmethod
+    def claims(cls, method, params):
+        # not eth_submitHashrate: a first request of eth-proxy's is eth-proxy
+        return method.startswith("mining.") and method in cls.HANDLERS
+
+    # ------------------------------------------------------------ replies
+
+    def error_line(self, request_id, error):
+        # the spec's refusal: "result": false beside the [code, message, null] error
+        return encode({"id": request_id, "result": False, "error": error.as_json()})
+
+    # ------------------------------------------------------------ handlers
+
+    def subscribe(self, params):
+        agent = None
+        if params and params[0] is not None:
+            agent = param_string(params, 0, "user agent")
+        extranonce1 = self.session.subscribe(agent)
+        return [["mining.notify", extranonce1.hex(), PROTOCOL],
+                nicehash_extranonce(extranonce1)]
+
+    def extranonce_subscribe(self, params):
+        # the extranonce never changes during a connection: nothing will be sent
+        return True
+
+    def authorize(self, params):
+        if not params:
+            raise MalformedRequest("Invalid params: expected [username, password]")
+        username = param_string(params, 0, "username")
+        self.session.authorize(username, params[1] if len(params) > 1 else None)
+        return True
+
+    def submit(self, params):
+        if len(params) != 3:
+            raise MalformedRequest("Invalid params: mining.submit takes [worker, job_id, nonce]")
+        username = param_string(params, 0, "worker")
+        job_id = param_string(params, 1, "job_id")
+        nonce_hex = param_string(params, 2, "nonce")
+        session = self.session
+        credentials = session.credentials_for(username)
+        try:
+            nonce = nicehash_nonce(session.extranonce1, nonce_hex)
+        except ValueError:
+            session.refuse_share(StratumError(
+                errors.OTHER, "Invalid nonce: send the %d hex digits that follow your "
+                              "extranonce %s (got %d characters)"
+                % (NICEHASH_MINER_DIGITS, nicehash_extranonce(session.extranonce1),
+                   len(nonce_hex))))
+        job = session.job_for(job_id)
+        submission = session.algorithm.Submission(
+            extranonce1=session.extranonce1, header_hash=job.header_hash(session.extranonce1),
+            nonce=nonce)
+        return session.check_share(credentials, job, submission)
+
+    def submit_hashrate(self, params):
+        self.session.reported_hashrate = reported_hashrate(params)
+        return True
+
+    # ------------------------------------------------------------ pushes
+
+    def send_difficulty(self, difficulty):
+        self.session.send_notification("mining.set_difficulty", [to_nicehash(difficulty)])
+
+    def send_job(self, job, clean_jobs, difficulty):
+        header = job.header_hash(self.session.extranonce1)
+        self.session.send_notification("mining.notify", [job.job_id, job.seedhash.hex(),
+                                                         header.hex(), bool(clean_jobs)])
+
+    def show_message(self, text):
+        # the dialect has no message to the miner's screen
+        log.info("ethash miner {ip}: {text}", ip=self.session.ip, text=text)
+
+
+DIALECT = EthereumStratum
