@@ -33,7 +33,6 @@ from tests.stratum.helpers import MINER_ADDRESS, POOL_ADDRESS, FakeNode, gxc_tem
 from tests.waiting import wait_for
 
 WORKER = MINER_ADDRESS + ".rig1"
-PREV = "00" * 4 + "5e" * 28
 TXID = "ef" * 32
 
 
