@@ -6,7 +6,9 @@ its hashes differ from real epoch 0 hashes, so shares that verify with the
 synthetic light cache were hashed with the file.
 """
 import os
+import shutil
 import signal
+import tempfile
 
 from twisted.trial import unittest
 
@@ -23,11 +25,14 @@ ONE_IN_8 = 0xffff / 2**45
 class DagFile(unittest.TestCase):
     timeout = 50
 
+    def directory(self):
+        path = tempfile.mkdtemp(prefix="gxcpool-miner-dag-")
+        self.addCleanup(shutil.rmtree, path, True)
+        return path
+
     async def test_shares_are_hashed_with_the_dag_file(self):
         synthetic = EthashLightCache(0, cache_items=509, dataset_pages=4093)
-        directory = os.path.abspath(self.mktemp())
-        os.makedirs(directory)
-        dag = EthashDAG.generate(synthetic, directory=directory, threads=1)
+        dag = EthashDAG.generate(synthetic, directory=self.directory(), threads=1)
         dag.close()
         pool = NiceHashPool(ONE_IN_8)
         await pool.listen()
@@ -51,7 +56,7 @@ class DagFile(unittest.TestCase):
         self.assertNotIn("Traceback", miner.output())
 
     async def test_a_missing_or_foreign_file_is_refused_at_start(self):
-        bad = self.mktemp()
+        bad = os.path.join(self.directory(), "bad.dag")
         with open(bad, "wb") as f:
             f.write(b"not a DAG" * 1000)
         for path, reason in ((bad + "-missing", "no DAG file"), (bad, "not a DAG file")):
