@@ -272,6 +272,26 @@ def test_later_logins_take_the_shares(pool):
     assert pool.sink.shares[-1].worker == "rig2"
 
 
+def test_a_share_that_is_a_block_goes_to_the_submitter():
+    pool = EthashPool()
+    pool.push(difficulty=1.0)        # one leading zero: every share of 16 hashes is a block
+    try:
+        peer = pool.connect()
+        work = login(peer, "d=16")
+        nonce, mix, final = solve(work, 16, first=2**40)
+        submit(peer, nonce, work[0], mix)
+        assert answer(pool, peer)["result"] is True
+        (candidate,) = pool.blocks
+        assert candidate.hash == candidate.block["hash"] == final.hex()
+        assert candidate.block["nonce"] == nonce & 0x7FFFFFFF
+        assert candidate.solution["nonce"] == "%016x" % nonce
+        assert candidate.solution["mix_hash"] == mix.hex()
+        assert candidate.solution["header_hash"] == work[0][2:]
+        assert (candidate.address, candidate.worker, candidate.work) == (MINER_ADDRESS, "rig1", 16)
+    finally:
+        pool.stop()
+
+
 # ---------------------------------------------------------------- order and manners
 
 def test_submit_work_before_login(pool):

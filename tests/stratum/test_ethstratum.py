@@ -262,6 +262,27 @@ def test_the_nicehash_boundary_is_met_with_the_pools_target_not_the_specs(pool):
     assert pool.sink.shares[-1].difficulty == hashes
 
 
+def test_a_share_that_is_a_block_goes_to_the_submitter():
+    pool = EthashPool()
+    pool.push(difficulty=1.0)        # one leading zero: every share of 16 hashes is a block
+    try:
+        peer = pool.connect()
+        extranonce1, job_id, header = login(peer, "d=16")
+        digits, final = share(extranonce1, header, 16)
+        submit(peer, job_id, digits)
+        assert answer(pool, peer)["result"] is True
+        (candidate,) = pool.blocks
+        full_nonce = int(subscribe(peer)["result"][1] + digits, 16)
+        assert candidate.hash == candidate.block["hash"] == final.hex()
+        assert candidate.block["nonce"] == full_nonce & 0x7FFFFFFF
+        assert (candidate.solution["nonce"], candidate.solution["header_hash"]) == (
+            "%016x" % full_nonce, header.hex())
+        assert (candidate.address, candidate.worker, candidate.work) == (USERNAME[:-5], "rig1", 16)
+        assert pool.sink.shares[-1].is_block
+    finally:
+        pool.stop()
+
+
 # ---------------------------------------------------------------- order and manners
 
 def test_authorize_before_subscribe_starts_work_after_the_subscribe(pool):
