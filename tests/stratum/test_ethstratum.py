@@ -3,8 +3,9 @@ the way spec/ethash.md section 3.1 shows the messages: ethminer's ids (1, 2,
 3, 40+n, 9), the per-connection header hash, NiceHash difficulty units,
 shares checked by the real ethash verify (light cache of epoch 0), and
 broken or out-of-order requests answered with errors on a connection that
-stays open, with nothing logged as an error.  The last test runs a real
-socket with both ethash dialects on one port."""
+stays open, with nothing logged as an error.  The last tests run a real
+socket: both ethash dialects on one port, and the reference miner
+(gxcpoold.miner) mining on each."""
 import json
 import tempfile
 from fractions import Fraction
@@ -27,7 +28,10 @@ from gxcpoold.shares import MemoryShareSink
 from gxcpoold.stratum.service import StratumService
 from tests.stratum.ethash_pool import (LIGHT_CACHES, NETWORK_D, USERNAME, EthashPool, LogWatch,
                                        find_nonce)
+from tests.miner.checks import in_process_miner
+from tests.miner.processes import ADDRESS as MINER_PROCESS_ADDRESS
 from tests.stratum.helpers import FakeNode, gxc_template, settings
+from tests.waiting import wait_for
 
 VECTORS = json.loads((Path(__file__).resolve().parent.parent / "vectors" / "ethash.json")
                      .read_text())
@@ -526,4 +530,24 @@ class RealSocket(unittest.TestCase):
         self.assertEqual(sorted(s.hash for s in self.sink.shares),
                          sorted([final.hex(), final2.hex()]))
         self.assertEqual([s.work for s in self.sink.shares], [16, 16])
+        self.assertEqual(watch.events, [])
+
+    async def mine_with_the_reference_miner(self, dialect):
+        miner = in_process_miner(self, self.port, algorithm="ethash", dialect=dialect,
+                                 password="d=16")
+        await wait_for(lambda: miner.accepted >= 3, "3 accepted %s shares" % dialect,
+                       timeout=40)
+        self.assertEqual((miner.rejected, list(miner.rejections)), (0, []))
+        shares = [s for s in self.sink.shares if s.address == MINER_PROCESS_ADDRESS]
+        self.assertGreaterEqual(len(shares), 3)
+        self.assertEqual({(s.worker, s.difficulty, s.work) for s in shares}, {("rig", 16, 16)})
+
+    async def test_the_reference_miner_on_ethereum_stratum(self):
+        with LogWatch() as watch:
+            await self.mine_with_the_reference_miner("nicehash")
+        self.assertEqual(watch.events, [])
+
+    async def test_the_reference_miner_on_eth_proxy(self):
+        with LogWatch() as watch:
+            await self.mine_with_the_reference_miner("ethproxy")
         self.assertEqual(watch.events, [])
