@@ -47,6 +47,11 @@ def login(peer, password="x"):
     return push["result"]
 
 
+def login_ok(peer):
+    """A login that works, with its work for epoch 0."""
+    return login(peer)[1] == SEED
+
+
 def submit(peer, nonce, header, mix, request_id=40):
     return peer.send({"id": request_id, "jsonrpc": "2.0", "method": "eth_submitWork",
                       "params": ["0x%016x" % nonce, header, "0x" + mix.hex()],
@@ -145,10 +150,6 @@ def test_a_login_that_is_not_a_gxc_address_is_refused(pool, login, words):
     (reply,) = peer.send({"id": 5, "jsonrpc": "2.0", "method": "eth_getWork", "params": []})
     assert error(reply, 5)[0] == 25
     assert login_ok(peer)
-
-
-def login_ok(peer):
-    return login(peer)[1] == SEED
 
 
 def test_get_work_before_login_and_before_any_job():
