@@ -7,6 +7,7 @@
 """
 import argparse
 import os
+import signal
 import sys
 from urllib.parse import urlsplit
 
@@ -130,8 +131,25 @@ def main(argv=None):
         print("hashing epoch %d jobs with the DAG file %s" % (dag.epoch, dag.path), flush=True)
     reactor.callWhenRunning(miner.start)
     reactor.addSystemEventTrigger("before", "shutdown", miner.stop)
-    reactor.run()
+    stop_on_signals(reactor)
+    reactor.run(installSignalHandlers=False)
     return 0
+
+
+def stop_on_signals(reactor):
+    """SIGTERM and SIGINT stop the reactor once.  Twisted's own handlers
+    would stop it again on a second signal while the hashing threads finish,
+    and log a ReactorNotRunning traceback (`timeout` sends SIGTERM to the
+    process and to its group: two signals)."""
+    stopping = []
+
+    def stop(signum, frame):
+        if not stopping:
+            stopping.append(signum)
+            print("received %s, stopping" % signal.Signals(signum).name, flush=True)
+            reactor.callFromThread(reactor.stop)
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, stop)
 
 
 if __name__ == "__main__":
