@@ -14,12 +14,10 @@ a job sent before the change are still accepted at the older difficulty
 import math
 from collections import OrderedDict
 
-from twisted.internet import defer
-
 from gxcpoold.stratum import errors
 from gxcpoold.stratum.bans import abuse_reason
 from gxcpoold.stratum.errors import Busy, MalformedRequest, StratumError, UnknownMethod
-from gxcpoold.stratum.lineproto import JsonLineProtocol
+from gxcpoold.stratum.lineproto import JsonLineProtocol, is_deferred
 from gxcpoold.stratum.refusals import describe_ban
 from gxcpoold.stratum.vardiff import VarDiff
 from gxcpoold.stratum.workers import BadCredentials, password_options, split_username
@@ -365,31 +363,30 @@ class StratumSession(JsonLineProtocol):
         raise error
 
     def check_share(self, credentials, job, submission):
-        """Check a parsed submission for a job this connection was sent:
-        a Deferred firing True, or failing with the StratumError to answer."""
+        """Check a parsed submission for a job this connection was sent.
+
+        Answers True, or a Deferred firing True once a thread pool has
+        hashed it; a refusal raises (or fails the Deferred with) the
+        StratumError to answer.  An inline verify (sha256d, microseconds)
+        is answered without a Deferred: one would cost a sixth of the CPU
+        such a share takes (bench/stratum_load.py)."""
         algorithm = self.algorithm
         key = algorithm.dedup_key(submission)
         if key in job.seen_hashes:
-            return defer.fail(self._refused(StratumError(errors.DUPLICATE, "Duplicate share")))
+            self.refuse_share(StratumError(errors.DUPLICATE, "Duplicate share"))
         if self.checks_in_flight >= self.max_checks:
-            return defer.fail(self._busy(Busy(
-                "Busy: %d of your shares are still being checked; slow down"
-                % self.checks_in_flight)))
+            raise self._busy(Busy("Busy: %d of your shares are still being checked; slow down"
+                                  % self.checks_in_flight))
         lowest, highest = self.job_difficulties[job.job_id]
         try:
             verified = algorithm.verify(job, submission, highest)
         except Busy as e:
-            return defer.fail(self._busy(e))
+            raise self._busy(e) from None
         except StratumError as e:
-            return defer.fail(self._refused(e))
+            self.refuse_share(e)
         job.seen_hashes.add(key)
-        if not isinstance(verified, defer.Deferred):
-            # inline (sha256d): no thread, no waiting
-            try:
-                return defer.succeed(self._verified(verified, credentials, job, submission,
-                                                    lowest, highest))
-            except StratumError as e:
-                return defer.fail(e)
+        if not is_deferred(verified):
+            return self._verified(verified, credentials, job, submission, lowest, highest)
         self.checks_in_flight += 1
         if self.checks_in_flight >= self.max_checks:
             self._pause_for_checks()
