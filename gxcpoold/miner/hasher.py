@@ -132,12 +132,13 @@ class Hasher:
             try:
                 # may take a while (an ethash light cache): this thread's time
                 scanner = work.scanner(self)
+                done = self._scan(index, work, scanner)
             except (ValueError, MemoryError) as e:
+                # a seed hash of no epoch, no memory for a cache or a gxhash
+                # matrix: say so, and wait for other work
                 if self.on_error is not None and self._work is work:
-                    self.reactor.callFromThread(self.on_error, work, str(e))
+                    self.reactor.callFromThread(self.on_error, work, str(e) or repr(e))
                 done = work
-                continue
-            done = self._scan(index, work, scanner)
 
     def _scan(self, index, work, scanner):
         """Hash `work` until it is replaced (returns None) or its nonces run

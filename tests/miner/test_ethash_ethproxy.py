@@ -97,3 +97,19 @@ class EthProxyMining(unittest.TestCase):
         await wait_for(lambda: miner.accepted >= 2, "2 accepted shares", timeout=40)
         for params in pool.submits:
             verify(params, HEADER, ONE_IN_8)
+
+    async def test_an_unanswered_hashrate_report_is_not_repeated(self):
+        pool = await self.pool()
+        handle = pool.handle
+
+        def never_answer_hashrate(session, message):
+            if message.get("method") == "eth_submitHashrate":
+                pool.hashrates.append(message["params"])
+            else:
+                handle(session, message)
+        pool.handle = never_answer_hashrate
+        lines = []
+        in_process_miner(self, pool.port, lines, algorithm="ethash", dialect="ethproxy",
+                         report_interval=0.05)
+        await wait_for(lambda: sum("kH/s" in line for line in lines) >= 10, "10 reports")
+        self.assertEqual(len(pool.hashrates), 1)

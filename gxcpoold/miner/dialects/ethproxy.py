@@ -24,6 +24,7 @@ class EthProxy:
         self.difficulty = 1.0            # 2**256 / the last work's target, for the reports
         self.seed = self.height = None
         self.client_id = os.urandom(32).hex()   # eth_submitHashrate's second parameter
+        self._hashrate_unanswered = None         # the connection of an unanswered one
 
     @defer.inlineCallbacks
     def login(self, protocol):
@@ -71,5 +72,14 @@ class EthProxy:
                                    "0x" + share.mix_hash.hex()], dict(JSONRPC))
 
     def reported(self, protocol, hashrate):
-        protocol.notify("eth_submitHashrate", "0x%064x" % int(hashrate), "0x" + self.client_id,
-                        **JSONRPC)
+        # one at a time, and not while the pool is not reading: a pool that
+        # never answers must not collect our requests
+        if self._hashrate_unanswered is protocol or protocol.writes_paused:
+            return
+        self._hashrate_unanswered = protocol
+        d = protocol.request("eth_submitHashrate", "0x%064x" % int(hashrate),
+                             "0x" + self.client_id, **JSONRPC)
+        d.addBoth(self._hashrate_answered)
+
+    def _hashrate_answered(self, result):
+        self._hashrate_unanswered = None     # whatever the answer: it is not used

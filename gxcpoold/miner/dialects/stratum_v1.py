@@ -14,9 +14,9 @@ MAX_EXTRANONCE2_SIZE = 16
 
 class V1Shaped:
     """The common part.  A subclass says how many params notify has before
-    its clean_jobs flag (NOTIFY_LENGTH) and defines read_subscription(result) (subscribe's
-    answer), read_extranonce(params) (set_extranonce), work_from(params)
-    (notify -> work) and submission(work, share)."""
+    its clean_jobs flag (NOTIFY_LENGTH) and defines read_subscription(result)
+    (subscribe's answer), read_extranonce(params) (set_extranonce),
+    work_from(params) (notify -> work) and submission(work, share)."""
 
     def __init__(self, miner):
         self.miner = miner
