@@ -69,7 +69,7 @@ class Miner:
         self.accepted = 0
         self.rejected = 0
         self.stale = 0                   # found for a job replaced by clean_jobs, not sent
-        self.inflight = 0                # mining.submit requests not answered yet
+        self.inflight = 0                # submissions not answered yet
         self.peak_inflight = 0
         self.rejections = deque(maxlen=100)      # (params, error) of rejected shares
         self.submitted = deque(maxlen=1000)      # params of every share sent

@@ -60,7 +60,7 @@ class MinerProtocol(LineReceiver):
         self.transport.write(json.dumps(message).encode() + b"\n")
         return d
 
-    def notify(self, method, *params, **members):
+    def request_ignoring_answer(self, method, *params, **members):
         """A request whose answer does not matter (its failure neither)."""
         self.request(method, *params, **members).addErrback(lambda failure: None)
 
@@ -104,7 +104,9 @@ class MinerProtocol(LineReceiver):
             return
         method = message.get("method")
         if method is not None:
-            self.miner.notification(self, method, message.get("params"), message.get("id"))
+            params = message.get("params")
+            self.miner.notification(self, method, [] if params is None else params,
+                                    message.get("id"))
             return
         request_id = message.get("id")
         # type(...) is int: a JSON true must not answer request 1

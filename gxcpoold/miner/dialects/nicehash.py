@@ -36,7 +36,7 @@ class NiceHash(V1Shaped):
     def after_subscribe(self, protocol):
         # so the pool may send set_extranonce; a pool without it answers with
         # an error, and nothing changes
-        protocol.notify("mining.extranonce.subscribe")
+        protocol.request_ignoring_answer("mining.extranonce.subscribe")
 
     def read_extranonce(self, params):
         self.extranonce = self._extranonce(param(params, 0, "extranonce"))
