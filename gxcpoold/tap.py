@@ -107,7 +107,9 @@ def build_service(config, reactor) -> PoolService:
         devnode.setServiceParent(top)
         node = NodeService(reactor, config.node, network=config.pool.network,
                            pool_address=config.pool.address, url=False)
-        devnode.whenListening().addCallback(lambda _: node.set_url(devnode.url))
+        listening = devnode.whenListening()
+        listening.addCallback(lambda _: node.set_url(devnode.url))
+        listening.addErrback(lambda _: None)     # the devnode said why in one line
     else:
         node = NodeService(reactor, config.node, network=config.pool.network,
                            pool_address=config.pool.address)
@@ -119,10 +121,13 @@ def build_service(config, reactor) -> PoolService:
     if ports:
         OperatorBanSync(top.getServiceNamed("ledger"), list(ports.values()),
                         reactor).setServiceParent(top)
-    stratum = ports.get("sha256d")
-    if config.devnet.enabled and config.devnet.demo_miner_threads and stratum is not None:
-        DemoMinerService(stratum, reactor, threads=config.devnet.demo_miner_threads,
-                         network=config.pool.network).setServiceParent(top)
+    if config.devnet.enabled and config.devnet.demo_miner_threads:
+        # the reference miner on every port (in the miner's default dialect),
+        # so a newcomer sees each algorithm's jobs and shares at once
+        for name, stratum in ports.items():
+            DemoMinerService(stratum, reactor, threads=config.devnet.demo_miner_threads,
+                             network=config.pool.network,
+                             algorithm=name).setServiceParent(top)
     return top
 
 
