@@ -82,16 +82,18 @@ class ScriptedPool(Factory):
 class NiceHashPool(ScriptedPool):
     """EthereumStratum/1.0.0: difficulty in NiceHash's unit, 2-byte extranonce."""
 
-    def __init__(self, difficulty, job=("a1", SEED_EPOCH_0, HEADER)):
+    def __init__(self, difficulty, job=("a1", SEED_EPOCH_0, HEADER),
+                 extranonce=NICEHASH_EXTRANONCE):
         super().__init__()
         self.difficulty = difficulty
         self.job = list(job)
+        self.extranonce = extranonce
 
     def handle(self, session, message):
         method = message.get("method")
         if method == "mining.subscribe":
             session.answer(message, [["mining.notify", "5e55", "EthereumStratum/1.0.0"],
-                                     NICEHASH_EXTRANONCE])
+                                     self.extranonce])
         elif method == "mining.extranonce.subscribe":
             session.answer(message, True)
         elif method == "mining.authorize":

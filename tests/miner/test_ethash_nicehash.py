@@ -33,8 +33,8 @@ def verify(params, job_id, extranonce, header_hex, difficulty):
 class NiceHashMining(unittest.TestCase):
     timeout = 50
 
-    async def pool(self, difficulty=ONE_IN_8):
-        pool = NiceHashPool(difficulty)
+    async def pool(self, difficulty=ONE_IN_8, **kwargs):
+        pool = NiceHashPool(difficulty, **kwargs)
         await pool.listen()
         self.addCleanup(pool.stop)
         return pool
@@ -87,3 +87,11 @@ class NiceHashMining(unittest.TestCase):
         await wait_for(lambda: miner.accepted >= 2, "2 accepted shares", timeout=40)
         for params in pool.submits:
             verify(params, "a1", NICEHASH_EXTRANONCE, HEADER, ONE_IN_8)
+
+    async def test_a_three_byte_extranonce_leaves_ten_digits_to_the_miner(self):
+        # the spec's own example: extranonce a2eea0, the miner's part 10 hex digits
+        pool = await self.pool(extranonce="a2eea0")
+        in_process_miner(self, pool.port, algorithm="ethash")
+        await wait_for(lambda: len(pool.submits) >= 4, "4 shares", timeout=40)
+        for params in pool.submits:
+            verify(params, "a1", "a2eea0", HEADER, ONE_IN_8)
