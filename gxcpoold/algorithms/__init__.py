@@ -89,3 +89,8 @@ class Algorithm(Protocol):
 
     def hash_difficulty(self, hash_int: int) -> float:
         """The difficulty a hash would meet (for "Low difficulty share" messages)."""
+
+    # Optional, for algorithms whose verify runs in a bounded pool:
+    #   check_capacity: int -- checks the pool holds at once; each connection
+    #       may have at most its equal part of it in flight (session.py).
+    #   services() -> [Service] -- started before the port, stopped after it.

@@ -357,6 +357,11 @@ class EthashAlgorithm:
         """Start before the port, stop after it."""
         return [self.dag, self.pool]
 
+    @property
+    def check_capacity(self):
+        """Checks the pool holds at once; the session shares it fairly."""
+        return self.pool.max_pending
+
     def build_job(self, template, job_id, **kw):
         """build_job(), and the DAG manager learns the height (new epochs are
         prepared, old ones dropped)."""

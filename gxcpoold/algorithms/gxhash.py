@@ -265,6 +265,11 @@ class GxhashAlgorithm:
         """Start before the port, stop after it."""
         return [self.verifier]
 
+    @property
+    def check_capacity(self):
+        """Hashes the verifier holds at once; the session shares it fairly."""
+        return self.verifier.max_pending
+
     def verify(self, job, submission, difficulty):
         """A Deferred firing with the ShareResult of hashing
         job.header_text(N) with N = submission.nonce.

@@ -170,7 +170,7 @@ class StratumSession(JsonLineProtocol):
         reason = abuse_reason(self.malformed_count, self.valid_shares, self.invalid_shares)
         if reason is None and self.busy_count >= BUSY_LIMIT:
             reason = "kept submitting while told the pool was busy (%d times)" % self.busy_count
-        if reason is not None and self.connected:
+        if reason is not None and self.connected and not self.transport.disconnecting:
             self.service.ban(self.ip, reason)
             # say why, or the miner reconnects at once and only reads the refusal line
             self.show_message("gxcpool: disconnected: " + describe_ban(
@@ -374,7 +374,7 @@ class StratumSession(JsonLineProtocol):
         key = algorithm.dedup_key(submission)
         if key in job.seen_hashes:
             self.refuse_share(StratumError(errors.DUPLICATE, "Duplicate share"))
-        if self.checks_in_flight >= self.max_checks:
+        if self.checks_in_flight >= self._check_limit():
             raise self._busy(Busy("Busy: %d of your shares are still being checked; slow down"
                                   % self.checks_in_flight))
         lowest, highest = self.job_difficulties[job.job_id]
@@ -395,6 +395,15 @@ class StratumSession(JsonLineProtocol):
                               callbackArgs=(credentials, job, submission, lowest, highest),
                               errbackArgs=(job, key))
         return verified
+
+    def _check_limit(self):
+        """Checks this connection may have in flight: its own bound, and no
+        more than its equal part of the verifier's queue among the port's
+        connections, so a few floods cannot fill it and starve the others."""
+        capacity = getattr(self.algorithm, "check_capacity", None)
+        if capacity is None:
+            return self.max_checks
+        return min(self.max_checks, max(1, capacity // max(1, len(self.service.sessions))))
 
     def _check_finished(self, result):
         self.checks_in_flight -= 1
