@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Optional
 
-from gxcpoold.algorithms.hashpool import HashPool
+from gxcpoold.algorithms.hashpool import HashPool, pool_size
 from gxcpoold.dag import DAGManager
 from gxcpoold.hashers._args import U64_MAX
 from gxcpoold.hashers.ethash import ethash_epoch, ethash_final_hash, ethash_seedhash
@@ -317,15 +317,6 @@ def block_for(job, result, submission, *, pool_address):
 
 # ---------------------------------------------------------------- runtime
 
-def verifier_size(settings, cores):
-    """(threads, max pending checks) for these settings: verify_threads 0 =
-    one per core, verify_queue 0 = four per thread."""
-    threads = getattr(settings, "verify_threads", 0) or 0
-    threads = threads if threads > 0 else max(1, cores)
-    pending = getattr(settings, "verify_queue", 0) or 0
-    return threads, pending if pending > 0 else 4 * threads
-
-
 class EthashAlgorithm:
     """The ethash algorithm of one running pool: the module's functions plus
     the DAG manager and the bounded pool that checks shares."""
@@ -413,7 +404,7 @@ def make(context, *, check_threadpool=None, **dag_options):
     dag_options.setdefault("generate_threads", max(1, context.cores // 2))
     dag = DAGManager(os.path.join(str(context.state_dir), NAME), reactor=context.reactor,
                      full=dag_mode == "full", **dag_options)
-    threads, pending = verifier_size(settings, context.cores)
+    threads, pending = pool_size(settings, context.cores)
     pool = HashPool(threads, pending, reactor=context.reactor, name="ethash-verify",
                     threadpool=check_threadpool)
     return EthashAlgorithm(dag, pool, floor_difficulty=getattr(settings, "min_difficulty", None),

@@ -11,7 +11,7 @@ is therefore exactly what GXC's ``Block::calculateHash`` gives for the block
 the node stores.
 
 One hash costs ~0.2 s and 64 MiB, so verification runs in a bounded thread
-pool (hashers/gxhash_verifier.py); a full pool answers Busy at once.
+pool (algorithms/hashpool.py); a full pool answers Busy at once.
 The wire format is docs/protocol-gxhash.md.
 """
 import functools
@@ -20,10 +20,10 @@ import re
 import time
 from dataclasses import dataclass, field
 
-from gxcpoold.hashers.gxhash_verifier import GxhashBusy, GxhashVerifier, GxhashVerifierStopped
+from gxcpoold.algorithms.hashpool import HashPool, pool_size
+from gxcpoold.hashers.gxhash import gxhash, set_matrix_pool_limit
 from gxcpoold.hashers.legacy import gxc_merkle_root
 from gxcpoold.hashers.targets import hash_target, leading_zeros
-from gxcpoold.stratum.errors import Busy
 
 NAME = "gxhash"
 DIALECTS = ("gxhash",)
@@ -229,18 +229,9 @@ def block_for(job, result, submission, *, pool_address):
 
 # ---------------------------------------------------------------- runtime
 
-def verifier_size(settings, cores):
-    """(threads, max pending hashes) of the verifier pool for these settings:
-    verify_threads 0 = one per core, verify_queue 0 = four per thread."""
-    threads = getattr(settings, "verify_threads", 0) or 0
-    threads = threads if threads > 0 else max(1, cores)
-    pending = getattr(settings, "verify_queue", 0) or 0
-    return threads, pending if pending > 0 else 4 * threads
-
-
 class GxhashAlgorithm:
     """The gxhash algorithm of one running pool: the module's functions plus
-    the verifier pool that hashes submissions off the reactor thread."""
+    the bounded pool (a HashPool) that hashes submissions off the reactor thread."""
     NAME = NAME
     DIALECTS = DIALECTS
     EXTRANONCE1_BITS = EXTRANONCE1_BITS
@@ -258,45 +249,36 @@ class GxhashAlgorithm:
     parse_miner_nonce = staticmethod(parse_miner_nonce)
     gxc_nonce = staticmethod(gxc_nonce)
 
-    def __init__(self, verifier):
-        self.verifier = verifier
+    def __init__(self, pool):
+        self.pool = pool
 
     def services(self):
         """Start before the port, stop after it."""
-        return [self.verifier]
+        return [self.pool]
 
     @property
     def check_capacity(self):
-        """Hashes the verifier holds at once; the session shares it fairly."""
-        return self.verifier.max_pending
+        """Hashes the pool holds at once; the session shares it fairly."""
+        return self.pool.max_pending
 
     def verify(self, job, submission, difficulty):
         """A Deferred firing with the ShareResult of hashing
         job.header_text(N) with N = submission.nonce.
 
-        Raises Busy synchronously (before any hashing) when the verifier
-        already holds its maximum of pending hashes or is not running, so the
-        caller knows at once; a hash that was queued when the verifier
-        stopped errbacks with Busy ("pool is shutting down")."""
-        data = job.header_text(submission.nonce)
-        try:
-            d = self.verifier.hash(data, submission.nonce)
-        except GxhashBusy:
-            raise Busy() from None
-        except GxhashVerifierStopped:
-            raise Busy("Busy: the pool is shutting down") from None
-        d.addCallbacks(lambda digest: result_for(job, digest, difficulty), _stopped_as_busy)
+        Raises Busy at once (before any hashing) when the pool already holds
+        its maximum of pending hashes or is not running; a hash that was
+        queued when the pool stopped errbacks with Busy ("shutting down")."""
+        d = self.pool.run(gxhash, job.header_text(submission.nonce), submission.nonce)
+        d.addCallback(lambda digest: result_for(job, digest, difficulty))
         return d
 
 
-def _stopped_as_busy(failure):
-    failure.trap(GxhashVerifierStopped)
-    raise Busy("Busy: the pool is shutting down")
-
-
 def make(context):
-    """The runtime gxhash algorithm for an AlgorithmContext: its verifier
-    pool is sized by [stratum.gxhash] verify_threads and verify_queue."""
-    threads, pending = verifier_size(context.settings, context.cores)
-    verifier = GxhashVerifier(max_threads=threads, max_pending=pending, reactor=context.reactor)
-    return GxhashAlgorithm(verifier)
+    """The runtime gxhash algorithm for an AlgorithmContext: its pool is
+    sized by [stratum.gxhash] verify_threads and verify_queue."""
+    threads, pending = pool_size(context.settings, context.cores)
+    # Each hash needs a 64 MiB matrix: keep one idle per hashing thread for
+    # reuse instead of mapping (and page-faulting) a fresh one every time.
+    set_matrix_pool_limit(min(threads, 64))
+    return GxhashAlgorithm(HashPool(threads, pending, reactor=context.reactor,
+                                    name="gxhash-verify"))

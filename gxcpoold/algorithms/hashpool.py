@@ -13,9 +13,18 @@ from twisted.python.threadpool import ThreadPool
 
 from gxcpoold.stratum.errors import Busy
 
-__all__ = ["HashPool"]
+__all__ = ["HashPool", "pool_size"]
 
 SHUTTING_DOWN = "Busy: the pool is shutting down"
+
+
+def pool_size(settings, cores):
+    """(threads, max pending checks) for a port's [stratum.<name>] settings:
+    verify_threads 0 = one per core, verify_queue 0 = four per thread."""
+    threads = getattr(settings, "verify_threads", 0) or 0
+    threads = threads if threads > 0 else max(1, cores)
+    pending = getattr(settings, "verify_queue", 0) or 0
+    return threads, pending if pending > 0 else 4 * threads
 
 
 class HashPool(Service):

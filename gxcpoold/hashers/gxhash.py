@@ -106,12 +106,3 @@ def set_matrix_pool_limit(limit):
     """
     _as_int("limit", limit, 0, 64)
     lib.gxhash_pool_set_limit(limit)
-
-
-def __getattr__(name):
-    # The Twisted executor lives in its own module; re-exported lazily so
-    # importing the hash function never pulls in Twisted.
-    if name in ("GxhashVerifier", "GxhashBusy", "GxhashVerifierStopped"):
-        from gxcpoold.hashers import gxhash_verifier
-        return getattr(gxhash_verifier, name)
-    raise AttributeError("module %r has no attribute %r" % (__name__, name))

@@ -1,5 +1,5 @@
 """The gxhash algorithm module: jobs, nonce combination, share and block tests,
-verification through the real verifier thread pool on a real reactor."""
+verification through the real HashPool threads on a real reactor."""
 import json
 import re
 from fractions import Fraction
@@ -8,10 +8,11 @@ from pathlib import Path
 from twisted.internet import defer, reactor
 from twisted.trial import unittest
 
+from gxcpoold._native import lib
 from gxcpoold.algorithms import gxhash as algo
 from gxcpoold.algorithms.context import AlgorithmContext
 from gxcpoold.config import StratumSettings, load_config
-from gxcpoold.hashers.gxhash import gxhash
+from gxcpoold.hashers.gxhash import gxhash, set_matrix_pool_limit
 from gxcpoold.hashers.legacy import gxc_merkle_root
 from gxcpoold.node.template import BlockTemplate
 from gxcpoold.stratum.errors import Busy, StratumError
@@ -105,7 +106,7 @@ class VectorTests(unittest.TestCase):
             self.assertEqual(result.work, 1)
             # required_zeros 1: a block only with a leading '0'.
             self.assertEqual(result.block_ok, expected.startswith("0"), name)
-        self.assertEqual(algorithm.verifier.pending, 0)
+        self.assertEqual(algorithm.pool.pending, 0)
 
     @defer.inlineCallbacks
     def test_share_boundary_on_a_real_hash(self):
@@ -348,8 +349,8 @@ class RuntimeTests(unittest.TestCase):
         def sized(cores, **settings):
             a = algo.make(AlgorithmContext(settings=StratumSettings(**settings),
                                            state_dir=self.mktemp(), reactor=reactor, cores=cores))
-            self.assertEqual(a.services(), [a.verifier])
-            return a.verifier.max_threads, a.verifier.max_pending
+            self.assertEqual(a.services(), [a.pool])
+            return a.pool.threads, a.pool.max_pending
         self.assertEqual(sized(6), (6, 24))
         self.assertEqual(sized(6, verify_threads=3), (3, 12))
         self.assertEqual(sized(6, verify_threads=3, verify_queue=5), (3, 5))
@@ -367,7 +368,17 @@ class RuntimeTests(unittest.TestCase):
         self.assertEqual(a.share_work(64.0), 64)
 
     @defer.inlineCallbacks
-    def test_busy_when_the_verifier_is_full(self):
+    def test_a_hashing_thread_keeps_its_matrix_for_the_next_hash(self):
+        set_matrix_pool_limit(0)                    # no idle matrix left from other tests
+        self.addCleanup(set_matrix_pool_limit, 2)   # the library's default
+        self.assertEqual(lib.gxhash_pool_idle(), 0)
+        algorithm = Runtime(self, verify_threads=1).algorithm
+        result = yield algorithm.verify(vector_job("A3-S1"), vector_submission("A3-S1"), 1.0)
+        self.assertEqual(result.hash_hex, GXHASH_VECTORS["A3-S1"]["gxhash"])
+        self.assertEqual(lib.gxhash_pool_idle(), 1)
+
+    @defer.inlineCallbacks
+    def test_busy_when_the_pool_is_full(self):
         algorithm = Runtime(self, verify_threads=1, verify_queue=1).algorithm
         job = vector_job("A3-S1")
         running = algorithm.verify(job, vector_submission("A3-S1"), 1.0)
@@ -392,10 +403,10 @@ class RuntimeTests(unittest.TestCase):
         with self.assertRaises(Busy) as never_started:
             algorithm.verify(job, vector_submission("A3-S1"), 1.0)
         self.assertIn("shutting down", never_started.exception.message)
-        verifier = algorithm.services()[0]
-        verifier.startService()
+        pool = algorithm.services()[0]
+        pool.startService()
         calls = [algorithm.verify(job, algo.submission(b"\x00\x00", n), 1.0) for n in range(3)]
-        yield verifier.stopService()    # the first hash may be running; the last is queued
+        yield pool.stopService()    # the first hash may be running; the last is queued
         with self.assertRaises(Busy):
             algorithm.verify(job, vector_submission("A3-S1"), 1.0)
         outcomes = yield defer.DeferredList(calls, consumeErrors=True)

@@ -17,7 +17,7 @@ class FairShares(unittest.TestCase):
 
     async def test_a_flood_within_its_own_bound_leaves_room_for_an_honest_miner(self):
         # one hashing thread held by a gate, room for 4 checks; 4 per connection
-        verifier = GatedVerifier(max_threads=1, max_pending=4, reactor=reactor)
+        verifier = GatedVerifier(threads=1, max_pending=4, reactor=reactor)
         pool = await GxhashPool(self, difficulty=60.0, verifier=verifier,
                                 max_checks_per_connection=4).start()
         flooder, en1_flooder = await pool.login()

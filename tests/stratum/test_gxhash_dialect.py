@@ -1,7 +1,7 @@
 """The gxhash dialect over real loopback sockets (docs/protocol-gxhash.md).
 
 The pool is the real StratumService with the gxhash algorithm and its real
-verifier thread pool; the tests hash with real gxhash like a miner, so a
+check pool (HashPool threads); the tests hash with real gxhash like a miner, so a
 wrong nonce combination or header text shows as a refused share.  Also:
 refusals (duplicate, stale, low difficulty, bad params) and the slow-hash
 protections (reading pauses at the per-connection bound, Busy from the
@@ -21,9 +21,9 @@ from twisted.trial import unittest
 
 from gxcpoold.algorithms import gxhash as algo
 from gxcpoold.algorithms.context import AlgorithmContext
+from gxcpoold.algorithms.hashpool import HashPool
 from gxcpoold.config import stratum_defaults
 from gxcpoold.hashers.gxhash import gxhash
-from gxcpoold.hashers.gxhash_verifier import GxhashVerifier
 from gxcpoold.hashers.legacy import gxc_merkle_root
 from gxcpoold.jobs import JobManager
 from gxcpoold.shares import MemoryShareSink
@@ -129,16 +129,17 @@ class Client(LineReceiver):
         return [m["params"] for m in self.messages if m.get("method") == method]
 
 
-class GatedVerifier(GxhashVerifier):
-    """The real verifier, whose hashes wait for a gate: as slow as a test needs."""
+class GatedVerifier(HashPool):
+    """The real check pool, whose checks wait in its threads for a gate:
+    as slow as a test needs (a check queued at stop is still refused)."""
 
-    def __init__(self, **kwargs):
-        super().__init__(**kwargs)
+    def __init__(self, threads, max_pending=None, **kwargs):
+        super().__init__(threads, max_pending, **kwargs)
         self.gate = threading.Event()
 
-    def _run(self, data, nonce):
+    def _call(self, f, args):
         self.gate.wait(60)
-        return super()._run(data, nonce)
+        return super()._call(f, args)
 
 
 class GxhashPool:
@@ -154,7 +155,7 @@ class GxhashPool:
                                                         reactor=reactor, cores=2))
         else:
             self.algorithm = algo.GxhashAlgorithm(verifier)
-        self.verifier = self.algorithm.verifier
+        self.verifier = self.algorithm.pool
         self.node = FakeNode()
         self.jobs = JobManager(self.node, clock=reactor, algorithm=self.algorithm)
         self.sink = MemoryShareSink()
@@ -392,11 +393,11 @@ class Shares(unittest.TestCase):
 
 
 class SlowHashProtection(unittest.TestCase):
-    """One verifier thread whose hashes wait for a gate; one check per connection."""
+    """One hashing thread whose checks wait for a gate; one check per connection."""
     timeout = 60
 
     async def gated_pool(self):
-        verifier = GatedVerifier(max_threads=1, max_pending=1, reactor=reactor)
+        verifier = GatedVerifier(threads=1, max_pending=1, reactor=reactor)
         pool = await GxhashPool(self, difficulty=60.0, verifier=verifier,
                                 max_checks_per_connection=1).start()
         return pool, verifier
