@@ -121,6 +121,9 @@ class JsonLineProtocol(LineReceiver, metaclass=abc.ABCMeta):
         self.handle_message(message)
 
     def handle_message(self, message):
+        # the whole request, for dialects that read members beside params
+        # (eth-proxy miners name their worker in "worker")
+        self.request = message
         request_id = message.get("id")
         if not isinstance(request_id, (int, str, type(None))) or isinstance(request_id, bool):
             request_id = None       # echo only ids the client can match

@@ -83,7 +83,7 @@ class StratumSession(JsonLineProtocol):
         self.extranonce1 = None
         self.user_agent = ""
         self.reported_hashrate = None     # hashes/s the miner says it does (eth_submitHashrate)
-        self.request = None               # the request being handled, whole (see handle_message)
+        self.request = None               # the request being handled, whole (lineproto.py)
         self.workers = {}                 # username -> (address, worker)
         self.vardiff = VarDiff(start=settings.start_difficulty,
                                minimum=settings.min_difficulty,
@@ -178,11 +178,6 @@ class StratumSession(JsonLineProtocol):
             self.transport.loseConnection()
 
     # ------------------------------------------------------------ dispatch
-
-    def handle_message(self, message):
-        # eth-proxy miners put their worker name beside params ("worker")
-        self.request = message
-        super().handle_message(message)
 
     def dispatch(self, request_id, method, params):
         dialect = self.dialect
@@ -374,7 +369,7 @@ class StratumSession(JsonLineProtocol):
         key = algorithm.dedup_key(submission)
         if key in job.seen_hashes:
             self.refuse_share(StratumError(errors.DUPLICATE, "Duplicate share"))
-        if self.checks_in_flight >= self._check_limit():
+        if self.checks_in_flight and self.checks_in_flight >= self._check_limit():
             raise self._busy(Busy("Busy: %d of your shares are still being checked; slow down"
                                   % self.checks_in_flight))
         lowest, highest = self.job_difficulties[job.job_id]
@@ -464,13 +459,15 @@ class StratumSession(JsonLineProtocol):
         address, worker = credentials
         work = algorithm.share_work(credited) if credited else 0
         pipeline = self.service.pipeline
+        # One time for the block and its share: the block's PPLNS window takes
+        # the shares up to the block's time, its own share included.
+        now = self.clock().seconds()
         if result.block_ok:
-            pipeline.block_found(algorithm, job, result, submission, address, worker, work)
+            pipeline.block_found(now, algorithm, job, result, submission, address, worker, work)
         if not credited:
             self.refuse_share(StratumError(
                 errors.LOW_DIFFICULTY, "Low difficulty share (%.6g < %.6g)"
                 % (algorithm.hash_difficulty(result.hash_int), lowest)))
-        now = self.clock().seconds()
         pipeline.share_accepted(now, algorithm.NAME, address, worker, credited, work,
                                 job.height, result.hash_hex, result.block_ok)
         self.valid_shares += 1
