@@ -32,14 +32,16 @@ class SharePipeline:
             difficulty=difficulty, work=work, height=height, hash=hash_hex, is_block=is_block,
             instance_id=self.instance_id))
 
-    def block_found(self, algorithm, job, result, submission, address, worker, work):
+    def block_found(self, now, algorithm, job, result, submission, address, worker, work):
+        """now: the time of the block's share (the ledger credits the shares
+        up to a block's time, so its own share must not be later)."""
         if job.template is None:
             return                        # a replayed foreign job: nothing to submit to
         block, solution = algorithm.block_for(job, result, submission,
                                               pool_address=self.pool_address())
         solution["worker"] = worker
         candidate = BlockCandidate(
-            time=self.clock.seconds(), algorithm=algorithm.NAME, height=job.height,
+            time=now, algorithm=algorithm.NAME, height=job.height,
             hash=result.hash_hex, previousblockhash=job.previousblockhash, address=address,
             worker=worker, work=work, block=block, solution=solution)
         self.blocks_found += 1
