@@ -35,6 +35,7 @@ from gxcpoold.hashers.ethash import (ETHASH_EPOCH_LENGTH, ETHASH_MAX_EPOCH, Etha
                                      share_check_args)
 from gxcpoold.hashers.ethash_dag import (DEFAULT_CHUNK_PAGES, DAGFileError, DAGGenerationCancelled,
                                          EthashDAG)
+from gxcpoold.priority import DEFAULT_NICENESS, check_niceness, lower_this_thread
 
 __all__ = ["DAGManager"]
 
@@ -52,13 +53,17 @@ class DAGManager(service.Service):
     prepare_ahead   start the next epoch's DAG this many blocks before it
     full            False: light caches only, never a DAG (no GiB of memory and disk)
     sizes           optional epoch -> (cache_items, dataset_pages), for tests
+    niceness        the build threads' nice value above the reactor's (0 = the same),
+                    so a generation never slows the reactor; not applied to an
+                    injected threadpool
     """
 
     name = "ethash-dag"
 
     def __init__(self, state_dir, height_source=None, *, reactor=None, threadpool=None,
                  poll_interval=15.0, prepare_ahead=2000, retry_delay=60.0, generate_threads=2,
-                 sizes=None, light_caches=None, full=True, chunk_pages=DEFAULT_CHUNK_PAGES):
+                 sizes=None, light_caches=None, full=True, chunk_pages=DEFAULT_CHUNK_PAGES,
+                 niceness=DEFAULT_NICENESS):
         if reactor is None:
             from twisted.internet import reactor
         self.state_dir = state_dir
@@ -69,6 +74,7 @@ class DAGManager(service.Service):
         self.generate_threads = generate_threads
         self.full = full
         self.chunk_pages = chunk_pages    # pages per generation step (and progress report)
+        self.niceness = check_niceness(niceness)
         self.height = None
         self.stats = {"generated": 0, "loaded": 0, "dropped": 0, "failed": 0}
         self.progress = None  # (epoch, done_pages, total_pages) of the running build
@@ -165,6 +171,8 @@ class DAGManager(service.Service):
 
     def _build(self, epoch, cancel, keep):
         """Worker thread: light cache, then map the DAG file or generate it."""
+        if self._own_pool:
+            lower_this_thread(self.niceness)    # the generation threads inherit it
         self._remove_stale_files(keep)
         light = self._light.get(epoch)
         if not self.full:

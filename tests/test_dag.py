@@ -3,6 +3,7 @@ dropping old epochs; restart from files; cancellation; polling; real threads.
 All with tiny synthetic sizes, an injected clock/reactor and thread pool."""
 import os
 import queue
+import sys
 import threading
 
 import pytest
@@ -288,6 +289,49 @@ def test_real_thread_pool_builds_off_the_calling_thread(tmp_path):
         reactor.run_until(lambda: stopped.called)
     finally:
         pool.stop()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"),
+                    reason="per-thread nice values are Linux's")
+def test_build_and_generation_threads_run_below_the_reactor(tmp_path, monkeypatch):
+    """The manager's own build thread lowers its priority; the threads that
+    generate the DAG inherit it.  Each reads its nice value from inside."""
+    def own_priority():
+        return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    main, seen = own_priority(), {"build": set(), "generate": set()}
+
+    def sizes(epoch):
+        seen["build"].add(own_priority())
+        return tiny_sizes(epoch)
+
+    class RecordingDAG(EthashDAG):
+        @classmethod
+        def generate(cls, light_cache, *args, progress=None, **kw):
+            def record(done, total):
+                seen["generate"].add((threading.current_thread().name, own_priority()))
+                progress(done, total)
+            return EthashDAG.generate(light_cache, *args, progress=record, **kw)
+
+    monkeypatch.setattr("gxcpoold.dag.EthashDAG", RecordingDAG)
+    with pytest.raises(ValueError):
+        DAGManager(str(tmp_path), niceness=20)
+    reactor = QueueingReactor()
+    mgr = DAGManager(str(tmp_path), reactor=reactor, sizes=sizes, niceness=5,
+                     generate_threads=2, chunk_pages=64)
+    mgr.startService()
+    try:
+        mgr.note_height(42)
+        ready = mgr.when_ready(0)
+        reactor.run_until(lambda: ready.called)
+        assert mgr.is_full(0)
+    finally:
+        stopped = mgr.stopService()
+        reactor.run_until(lambda: stopped.called)
+    lowered = min(19, main + 5)
+    assert seen["build"] == {lowered}
+    assert {priority for _, priority in seen["generate"]} == {lowered}
+    assert seen["generate"] and all(name.startswith("ethash-dag-") for name, _ in seen["generate"])
+    assert own_priority() == main
 
 
 def test_stale_files_are_removed_before_a_build(tmp_path):

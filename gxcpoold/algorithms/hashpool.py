@@ -6,11 +6,18 @@ The reactor thread never hashes anything slow: a check runs in one of
 once with Busy, the Stratum error the session turns into an error reply and
 back-pressure on the flooding connection.  Start and stop it as a Twisted
 service, before and after the port that submits to it.
+
+Each worker thread lowers its own CPU priority (gxcpoold/priority.py) before
+its first check, so a flood of checks cannot slow the reactor thread, which
+answers every share (and checks sha256d ones inline).
 """
+import threading
+
 from twisted.application.service import Service
 from twisted.internet.threads import deferToThreadPool
 from twisted.python.threadpool import ThreadPool
 
+from gxcpoold.priority import DEFAULT_NICENESS, check_niceness, lower_this_thread
 from gxcpoold.stratum.errors import Busy
 
 __all__ = ["HashPool", "pool_size"]
@@ -30,11 +37,13 @@ def pool_size(settings, cores):
 class HashPool(Service):
     """run(f, *args) -> Deferred of f(*args), computed in a worker thread.
 
-    threadpool may be injected (tests); it is then neither started nor stopped here.
+    niceness: how much higher the workers' nice value is than the main
+    thread's (0 = the same).  threadpool may be injected (tests); it is then
+    neither started, stopped nor reniced here.
     """
 
     def __init__(self, threads, max_pending=None, *, reactor=None, name="hash-pool",
-                 threadpool=None):
+                 threadpool=None, niceness=DEFAULT_NICENESS):
         if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
             raise ValueError("threads must be an int >= 1, got %r" % (threads,))
         if max_pending is None:
@@ -46,7 +55,9 @@ class HashPool(Service):
         self.name = name
         self.threads = threads
         self.max_pending = max_pending
+        self.niceness = check_niceness(niceness)
         self._reactor = reactor
+        self._worker = threading.local()      # .lowered: this thread's priority is set
         self._own_pool = threadpool is None
         self._pool = threadpool
         self._pending = 0
@@ -94,6 +105,9 @@ class HashPool(Service):
         # only waits for the ones already under way.
         if not self._accepting:
             raise Busy(SHUTTING_DOWN)
+        if self._own_pool and not getattr(self._worker, "lowered", False):
+            lower_this_thread(self.niceness)
+            self._worker.lowered = True
         return f(*args)
 
     def _finished(self, result):

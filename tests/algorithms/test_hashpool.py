@@ -1,6 +1,7 @@
 """HashPool: slow share checks in a bounded pool of threads, on a real reactor,
 hashing real gxhash (the slowest check the pool runs) against the published vectors."""
 import json
+import os
 import sys
 import threading
 from pathlib import Path
@@ -13,6 +14,7 @@ from twisted.trial import unittest
 from gxcpoold.algorithms.hashpool import HashPool, pool_size
 from gxcpoold.config import StratumSettings
 from gxcpoold.hashers.gxhash import gxhash
+from gxcpoold.priority import DEFAULT_NICENESS
 from gxcpoold.stratum.errors import Busy, StratumError
 
 VECTORS = json.loads((Path(__file__).resolve().parent.parent / "vectors" / "gxhash.json")
@@ -149,6 +151,69 @@ class HashPoolTests(unittest.TestCase):
             if any(saw == "inside" for _, saw in results):
                 return True
         return False
+
+
+def own_priority():
+    """The calling thread's nice value (per thread on Linux)."""
+    return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+
+def main_priority():
+    return os.getpriority(os.PRIO_PROCESS, os.getpid())
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"),
+                    reason="per-thread nice values are Linux's")
+class NicenessTests(unittest.TestCase):
+    """The workers run at a lower CPU priority than the reactor (main) thread."""
+    timeout = 60
+
+    @defer.inlineCallbacks
+    def priorities_of_two_workers(self, **kwargs):
+        """The nice values two workers read from inside themselves, each at its
+        first check and again at its second."""
+        pool = HashPool(2, **kwargs)
+        pool.startService()
+        self.addCleanup(pool.stopService)
+        seen = []
+        for _ in range(2):
+            barrier = threading.Barrier(2)    # one check on each of the two threads
+
+            def check():
+                barrier.wait(30)
+                return threading.get_native_id(), own_priority()
+            seen += (yield defer.gatherResults([pool.run(check), pool.run(check)]))
+        self.assertEqual(len({thread for thread, _ in seen}), 2)
+        self.assertNotIn(os.getpid(), {thread for thread, _ in seen})
+        return sorted(priority for _, priority in seen)
+
+    @defer.inlineCallbacks
+    def test_each_worker_lowers_its_own_priority(self):
+        before = main_priority()
+        priorities = yield self.priorities_of_two_workers(niceness=7)
+        self.assertEqual(priorities, [min(19, before + 7)] * 4)
+        if before < 19:
+            self.assertGreater(priorities[0], before)
+        self.assertEqual(main_priority(), before)      # the reactor thread keeps its own
+        self.assertEqual(own_priority(), before)
+
+    @defer.inlineCallbacks
+    def test_by_default_lower_than_the_reactor(self):
+        before = main_priority()
+        priorities = yield self.priorities_of_two_workers()
+        self.assertEqual(priorities, [min(19, before + DEFAULT_NICENESS)] * 4)
+        self.assertEqual(main_priority(), before)
+
+    @defer.inlineCallbacks
+    def test_niceness_0_leaves_the_priority_alone(self):
+        before = main_priority()
+        self.assertEqual((yield self.priorities_of_two_workers(niceness=0)), [before] * 4)
+
+    def test_niceness_argument(self):
+        for niceness in (-1, 20, 1.5, True, "5"):
+            self.assertRaises(ValueError, HashPool, 1, niceness=niceness)
+        self.assertEqual(HashPool(1).niceness, DEFAULT_NICENESS)
+        self.assertEqual(HashPool(1, niceness=19).niceness, 19)
 
 
 def test_pool_size_from_the_settings():
