@@ -45,6 +45,9 @@ RESTART_REQUIRED = (
     "stratum.*.enabled",
     "stratum.*.extranonce2_size",
     "stratum.*.listen_backlog",
+    "stratum.*.verify_threads",       # the verifier pools are sized at start
+    "stratum.*.verify_queue",
+    "stratum.*.dag_mode",
     "web.*",
     "cluster.*",
     "devnet.*",

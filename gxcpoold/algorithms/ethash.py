@@ -41,7 +41,8 @@ DIALECTS = ("ethstratum", "ethproxy")   # EthereumStratum/1.0.0 (NiceHash), eth-
 EXTRANONCE1_BITS = 32             # [cluster] instance_id in the top byte, a counter below
 EXTRANONCE1_SIZE = 4
 # [stratum.ethash] overrides of the StratumSettings defaults: difficulty in
-# expected hashes per share; 4e9 is a few seconds of one GPU.
+# expected hashes per share; 4e9 is about a minute of a 60 MH/s GPU, from
+# where vardiff moves it to the aimed share rate.
 STRATUM_DEFAULTS = {
     "endpoint": "tcp:3334",
     "start_difficulty": 4e9,
