@@ -34,10 +34,12 @@ class BanList:
     def is_address_banned(self, address):
         return address in self.operator_addresses
 
-    def ban(self, ip, reason):
-        self._until[ip] = (self.clock.seconds() + self.ban_seconds, reason)
-        self.log.warn("banning {ip} for {seconds:.0f}s: {reason}", ip=ip,
-                      seconds=self.ban_seconds, reason=reason)
+    def ban(self, ip, reason, seconds=None, port=""):
+        """Refuse ip on every port sharing this list; port names where it misbehaved."""
+        seconds = self.ban_seconds if seconds is None else seconds
+        self._until[ip] = (self.clock.seconds() + seconds, reason)
+        self.log.warn("banning {ip} for {seconds:.0f}s{where}: {reason}", ip=ip,
+                      seconds=seconds, where=" (%s port)" % port if port else "", reason=reason)
 
     def ban_of(self, ip):
         """(reason, seconds left) while ip is banned, else None; an

@@ -7,6 +7,7 @@ from gxcpoold.algorithms.context import AlgorithmContext
 from gxcpoold.jobs import JobManager
 from gxcpoold.node.minedtxids import FILE_NAME as MINED_TXIDS_FILE, MinedTxids
 from gxcpoold.node.submitter import BlockSubmitter
+from gxcpoold.stratum.bans import BanList
 from gxcpoold.stratum.pipeline import SharePipeline
 from gxcpoold.stratum.service import StratumService
 
@@ -27,6 +28,7 @@ def add_mining(parent, config, node, reactor, *, share_sink, block_recorder):
     pipeline = SharePipeline(share_sink, submitter.submit, clock=reactor,
                              pool_address=lambda: node.pool_address,
                              instance_id=config.cluster.instance_id)
+    bans = BanList(reactor, config.stratum["sha256d"].ban_seconds)   # shared by every port
     ports = {}
     for name in ALGORITHMS:
         settings = config.stratum[name]
@@ -45,7 +47,7 @@ def add_mining(parent, config, node, reactor, *, share_sink, block_recorder):
         stratum = StratumService(
             settings, jobs=jobs, network=config.pool.network, algorithm=algorithm,
             lenient=config.pool.miner_address_check == "lenient", reactor=reactor,
-            pipeline=pipeline, instance_id=config.cluster.instance_id)
+            pipeline=pipeline, bans=bans, instance_id=config.cluster.instance_id)
         stratum.setName("stratum-" + name)
         stratum.setServiceParent(parent)
         ports[name] = stratum

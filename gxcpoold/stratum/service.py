@@ -66,12 +66,14 @@ class StratumService(Service):
 
     def __init__(self, settings, *, jobs, network, reactor, algorithm, share_sink=None,
                  lenient=False, submit_block=None, instance_id=0, pool_address=None,
-                 pipeline=None):
+                 pipeline=None, bans=None):
         """jobs: JobManager (current_job, get, is_stale, add_listener).
         algorithm: what gxcpoold.algorithms.<name>.make() gave.
         pipeline: the pool's SharePipeline; without one, a pipeline of its own
         is made from share_sink, submit_block(candidate) -> Deferred and
-        pool_address (a callable; default jobs.node.pool_address)."""
+        pool_address (a callable; default jobs.node.pool_address).
+        bans: the pool's BanList (an IP banned on one port is refused on all);
+        without one, a list of its own."""
         self.settings = settings
         self.jobs = jobs
         self.network = network
@@ -88,7 +90,7 @@ class StratumService(Service):
         self.pipeline = pipeline
         self.extranonces = ExtranonceAllocator(instance_id, bits=algorithm.EXTRANONCE1_BITS,
                                                size=algorithm.EXTRANONCE1_SIZE)
-        self.bans = BanList(reactor, settings.ban_seconds)
+        self.bans = bans if bans is not None else BanList(reactor, settings.ban_seconds)
         self.connections = ConnectionCounter(settings.max_connections_per_ip)
         self.refusals = Refusals(reactor, algorithm.NAME)
         self.sessions = set()
@@ -128,7 +130,6 @@ class StratumService(Service):
         settings = config.stratum[self.algorithm.NAME]
         self.settings = settings
         self.lenient = config.pool.miner_address_check == "lenient"
-        self.bans.ban_seconds = settings.ban_seconds
         self.connections.limit = settings.max_connections_per_ip
         for session in list(self.sessions):
             session.reconfigure(settings)
@@ -189,7 +190,7 @@ class StratumService(Service):
             self.extranonces.release(session.extranonce1)
 
     def ban(self, ip, reason):
-        self.bans.ban(ip, reason)
+        self.bans.ban(ip, reason, self.settings.ban_seconds, port=self.algorithm.NAME)
 
     def apply_operator_bans(self, ips, addresses):
         """The operator's current bans (gxcpool-admin ban): refuse them from now

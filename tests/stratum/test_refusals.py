@@ -240,3 +240,28 @@ class RealSocketTests(unittest.TestCase):
         # for a listening socket ss shows the backlog in Send-Q (4th column)
         (line,) = out.strip().splitlines()
         assert line.split()[2] == "77", out
+
+
+def test_an_ip_banned_on_one_port_is_refused_on_every_port(tmp_path):
+    from twisted.application.service import MultiService
+    from twisted.internet.address import IPv4Address
+
+    from gxcpoold.config import load_config
+    from gxcpoold.shares import MemoryBlockRecorder, MemoryShareSink
+    from gxcpoold.stratum.compose import add_mining
+    from tests.stratum.helpers import FakeNode
+    config = load_config(None, environ={"GXCPOOL_POOL_STATE_DIR": str(tmp_path)})
+    ports = add_mining(MultiService(), config, FakeNode(), Clock(),
+                       share_sink=MemoryShareSink(), block_recorder=MemoryBlockRecorder())
+    sha256d, ethash, gxhash = (ports[name] for name in ("sha256d", "ethash", "gxhash"))
+    assert sha256d.bans is ethash.bans is gxhash.bans
+    with LogCapture() as log:
+        gxhash.ban("10.6.6.6", "20 malformed messages")
+    assert any("banning 10.6.6.6 for 600s (gxhash port): 20 malformed messages" in line
+               for line in log.texts("bans"))
+    refused = sha256d.factory.buildProtocol(IPv4Address("TCP", "10.6.6.6", 4000))
+    assert isinstance(refused, RefusedConnection)
+    assert "banned for 10 more minutes (20 malformed messages)" in refused.line.decode()
+    assert sha256d.sessions == set()
+    for port in ports.values():
+        port.refusals.stop()

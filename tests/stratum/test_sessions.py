@@ -228,7 +228,8 @@ def test_reload_applies_difficulty_and_abuse_limits_to_connected_miners():
     assert peer.notifications("mining.set_difficulty")[-1] == [8]
     assert peer.received[-1]["method"] == "mining.notify"
     assert not peer.closed
-    assert pool.service.bans.ban_seconds == 7.0
+    pool.service.ban("10.7.7.7", "a test")
+    assert pool.service.bans.ban_of("10.7.7.7") == ("a test", 7.0)
     assert pool.service.connections.limit == 3
     assert pool.service.lenient is True
     # The new line limit holds for the connection that was already open.
