@@ -311,11 +311,20 @@ def test_submit_before_subscribe_and_by_an_unknown_worker(pool):
     assert not peer.closed
 
 
-def test_a_plain_subscribe_speaks_this_dialect(pool):
+def test_a_subscribe_without_the_protocol_speaks_this_dialect(pool):
+    peer = pool.connect()
+    (reply,) = peer.send({"id": 1, "method": "mining.subscribe", "params": [AGENT]})
+    assert reply["result"][0][2] == "EthereumStratum/1.0.0" and reply["error"] is None
+
+
+def test_ethminer_plain_stratum_is_told_which_schemes_work(pool):
     peer = pool.connect()
     (reply,) = peer.send({"id": 1, "jsonrpc": "2.0", "method": "mining.subscribe",
                           "params": []})
-    assert reply["result"][0][2] == "EthereumStratum/1.0.0" and reply["error"] is None
+    assert reply == {"id": 1, "result": False, "error": [
+        20, "Unsupported protocol: this port speaks EthereumStratum/1.0.0 (ethminer: "
+            "stratum2+tcp://) and eth-proxy (stratum1+tcp://)", None]}
+    assert not peer.closed and peer.protocol.extranonce1 is None
 
 
 def test_the_dialect_is_kept_after_the_first_request(pool):

@@ -13,10 +13,10 @@ a second comparison here.
 
 ethminer sends eth_submitHashrate on this dialect too; it is recorded.
 A connection whose first request is any mining.* method speaks this
-dialect: a plain `mining.subscribe` too (ethminer's "STRATUM" is closest to
-this one; the second parameter is not required), and a miner that
+dialect (the second subscribe parameter is not required), and a miner that
 authorizes before subscribing hears "not subscribed" rather than "unknown
-method".
+method".  ethminer's plain "STRATUM" subscribes with no parameters at all:
+it is told at once which schemes this port speaks.
 """
 from twisted.logger import Logger
 
@@ -58,6 +58,12 @@ class EthereumStratum(Dialect):
     # ------------------------------------------------------------ handlers
 
     def subscribe(self, params):
+        if not params:
+            # ethminer's plain "STRATUM" (stratum+tcp://): another notify and
+            # submit format, which this pool does not speak; say so at once
+            raise StratumError(errors.OTHER, "Unsupported protocol: this port speaks "
+                                             "EthereumStratum/1.0.0 (ethminer: stratum2+tcp://) "
+                                             "and eth-proxy (stratum1+tcp://)")
         agent = None
         if params and params[0] is not None:
             agent = param_string(params, 0, "user agent")
