@@ -467,7 +467,8 @@ class StratumSession(JsonLineProtocol):
         if not credited:
             self.refuse_share(StratumError(
                 errors.LOW_DIFFICULTY, "Low difficulty share (%.6g < %.6g)"
-                % (algorithm.hash_difficulty(result.hash_int), lowest)))
+                % (self.dialect.shown_difficulty(algorithm.hash_difficulty(result.hash_int)),
+                   self.dialect.shown_difficulty(lowest))))
         pipeline.share_accepted(now, algorithm.NAME, address, worker, credited, work,
                                 job.height, result.hash_hex, result.block_ok)
         self.valid_shares += 1

@@ -137,6 +137,7 @@ def test_handshake_line_by_line_as_ethminer_sends_it(pool):
     assert reply["id"] == 40 and reply["result"] is False
     code, message, data = reply["error"]
     assert code == 23 and message.startswith("Low difficulty share") and data is None
+    assert message.endswith(" < 1)"), message      # 2**32 hashes, in NiceHash's unit
     assert not peer.closed
 
 

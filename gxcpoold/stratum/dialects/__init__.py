@@ -40,6 +40,10 @@ class Dialect:
     def error_line(self, request_id, error):
         return encode({"id": request_id, "result": None, "error": error.as_json()})
 
+    def shown_difficulty(self, difficulty):
+        """A difficulty in the unit the miner was told (messages quote it)."""
+        return difficulty
+
     # ------------------------------------------------------------ pushes
 
     def send_difficulty(self, difficulty):

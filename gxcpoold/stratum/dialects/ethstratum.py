@@ -108,6 +108,9 @@ class EthereumStratum(Dialect):
         self.session.reported_hashrate = reported_hashrate(params)
         return True
 
+    def shown_difficulty(self, difficulty):
+        return to_nicehash(difficulty)
+
     # ------------------------------------------------------------ pushes
 
     def send_difficulty(self, difficulty):
