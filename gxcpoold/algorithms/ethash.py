@@ -22,12 +22,13 @@ import math
 import os
 import re
 import struct
+import sys
 import time
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Optional
 
-from gxcpoold.algorithms.hashpool import HashPool, pool_size
+from gxcpoold.algorithms.hashpool import HashPool, PooledAlgorithm, pool_size
 from gxcpoold.dag import DAGManager
 from gxcpoold.hashers._args import U64_MAX
 from gxcpoold.hashers.ethash import ethash_epoch, ethash_final_hash, ethash_seedhash
@@ -318,41 +319,19 @@ def block_for(job, result, submission, *, pool_address):
 
 # ---------------------------------------------------------------- runtime
 
-class EthashAlgorithm:
+class EthashAlgorithm(PooledAlgorithm):
     """The ethash algorithm of one running pool: the module's functions plus
     the DAG manager and the bounded pool that checks shares."""
-    NAME = NAME
-    DIALECTS = DIALECTS
-    EXTRANONCE1_BITS = EXTRANONCE1_BITS
-    EXTRANONCE1_SIZE = EXTRANONCE1_SIZE
-    STRATUM_DEFAULTS = STRATUM_DEFAULTS
-    Submission = Submission
-
-    dedup_key = staticmethod(dedup_key)
-    block_for = staticmethod(block_for)
-    share_work = staticmethod(share_work)
-    hash_difficulty = staticmethod(hash_difficulty)
-    share_target = staticmethod(share_target)
-    to_nicehash = staticmethod(to_nicehash)
-    difficulty_from_nicehash = staticmethod(difficulty_from_nicehash)
-    nicehash_target = staticmethod(nicehash_target)
-    nicehash_extranonce = staticmethod(nicehash_extranonce)
-    nicehash_nonce = staticmethod(nicehash_nonce)
 
     def __init__(self, dag, pool, *, floor_difficulty=None, dag_mode="full"):
+        super().__init__(sys.modules[__name__], pool)
         self.dag = dag
-        self.pool = pool
         self.floor_difficulty = floor_difficulty
         self.dag_mode = dag_mode
 
     def services(self):
         """Start before the port, stop after it."""
         return [self.dag, self.pool]
-
-    @property
-    def check_capacity(self):
-        """Checks the pool holds at once; the session shares it fairly."""
-        return self.pool.max_pending
 
     def build_job(self, template, job_id, **kw):
         """build_job(), and the DAG manager learns the height (new epochs are

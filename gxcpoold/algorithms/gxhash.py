@@ -17,10 +17,11 @@ The wire format is docs/protocol-gxhash.md.
 import functools
 import math
 import re
+import sys
 import time
 from dataclasses import dataclass, field
 
-from gxcpoold.algorithms.hashpool import HashPool, pool_size
+from gxcpoold.algorithms.hashpool import HashPool, PooledAlgorithm, pool_size
 from gxcpoold.hashers.gxhash import gxhash, set_matrix_pool_limit
 from gxcpoold.hashers.legacy import gxc_merkle_root
 from gxcpoold.hashers.targets import hash_target, leading_zeros
@@ -229,37 +230,12 @@ def block_for(job, result, submission, *, pool_address):
 
 # ---------------------------------------------------------------- runtime
 
-class GxhashAlgorithm:
+class GxhashAlgorithm(PooledAlgorithm):
     """The gxhash algorithm of one running pool: the module's functions plus
     the bounded pool (a HashPool) that hashes submissions off the reactor thread."""
-    NAME = NAME
-    DIALECTS = DIALECTS
-    EXTRANONCE1_BITS = EXTRANONCE1_BITS
-    EXTRANONCE1_SIZE = EXTRANONCE1_SIZE
-    MINER_NONCE_BITS = MINER_NONCE_BITS
-    STRATUM_DEFAULTS = STRATUM_DEFAULTS
-    Submission = Submission
-
-    build_job = staticmethod(build_job)
-    dedup_key = staticmethod(dedup_key)
-    block_for = staticmethod(block_for)
-    share_work = staticmethod(share_work)
-    hash_difficulty = staticmethod(hash_difficulty)
-    submission = staticmethod(submission)
-    parse_miner_nonce = staticmethod(parse_miner_nonce)
-    gxc_nonce = staticmethod(gxc_nonce)
 
     def __init__(self, pool):
-        self.pool = pool
-
-    def services(self):
-        """Start before the port, stop after it."""
-        return [self.pool]
-
-    @property
-    def check_capacity(self):
-        """Hashes the pool holds at once; the session shares it fairly."""
-        return self.pool.max_pending
+        super().__init__(sys.modules[__name__], pool)
 
     def verify(self, job, submission, difficulty):
         """A Deferred firing with the ShareResult of hashing

@@ -113,3 +113,25 @@ class HashPool(Service):
     def _finished(self, result):
         self._pending -= 1
         return result
+
+
+class PooledAlgorithm:
+    """An algorithm module joined with the HashPool that checks its shares:
+    what the object does not define itself (NAME, build_job, block_for, ...)
+    is the module's."""
+
+    def __init__(self, module, pool):
+        self.module = module
+        self.pool = pool
+
+    def __getattr__(self, name):
+        return getattr(self.module, name)
+
+    def services(self):
+        """Start before the port, stop after it."""
+        return [self.pool]
+
+    @property
+    def check_capacity(self):
+        """Checks the pool holds at once; the session shares it fairly."""
+        return self.pool.max_pending

@@ -426,7 +426,7 @@ def test_block_for_shape(tmp_path):
     mix, final = EthashLightCache(2, *tiny_sizes(2)).hash(
         keccak256(bytes.fromhex(solution["commitment"]) + EN1), int(solution["nonce"], 16))
     assert (mix.hex(), final.hex()) == (solution["mix_hash"], block["hash"])
-    assert algo.EthashAlgorithm.block_for(job, result, submission, pool_address=POOL) == (
+    assert algo.block_for(job, result, submission, pool_address=POOL) == (
         block, solution)
 
 
