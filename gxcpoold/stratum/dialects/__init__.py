@@ -12,7 +12,9 @@ its first request (`claims`) and keeps it.
 """
 import importlib
 
+from gxcpoold.stratum.errors import MalformedRequest
 from gxcpoold.stratum.lineproto import encode
+from gxcpoold.stratum.session import param_string
 
 
 def load(name):
@@ -31,6 +33,22 @@ class Dialect:
     def claims(cls, method, params):
         """Whether a connection whose first request is this one speaks this dialect."""
         return method in cls.HANDLERS
+
+    # ------------------------------------------------------------ shared handlers
+
+    def user_agent(self, params):
+        """The miner's software name, the first subscribe parameter (optional)."""
+        if params and params[0] is not None:
+            return param_string(params, 0, "user agent")
+        return None
+
+    def authorize(self, params):
+        """mining.authorize [username, password]: a worker of this connection."""
+        if not params:
+            raise MalformedRequest("Invalid params: expected [username, password]")
+        username = param_string(params, 0, "username")
+        self.session.authorize(username, params[1] if len(params) > 1 else None)
+        return True
 
     # ------------------------------------------------------------ replies
 

@@ -64,22 +64,12 @@ class EthereumStratum(Dialect):
             raise StratumError(errors.OTHER, "Unsupported protocol: this port speaks "
                                              "EthereumStratum/1.0.0 (ethminer: stratum2+tcp://) "
                                              "and eth-proxy (stratum1+tcp://)")
-        agent = None
-        if params and params[0] is not None:
-            agent = param_string(params, 0, "user agent")
-        extranonce1 = self.session.subscribe(agent)
+        extranonce1 = self.session.subscribe(self.user_agent(params))
         return [["mining.notify", extranonce1.hex(), PROTOCOL],
                 nicehash_extranonce(extranonce1)]
 
     def extranonce_subscribe(self, params):
         # the extranonce never changes during a connection: nothing will be sent
-        return True
-
-    def authorize(self, params):
-        if not params:
-            raise MalformedRequest("Invalid params: expected [username, password]")
-        username = param_string(params, 0, "username")
-        self.session.authorize(username, params[1] if len(params) > 1 else None)
         return True
 
     def submit(self, params):

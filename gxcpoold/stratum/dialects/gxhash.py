@@ -7,15 +7,14 @@ merkle root) and the miner rolls only a 16-bit nonce, which the pool joins
 with the connection's 15-bit extranonce1 into the GXC nonce (< 2**31).
 Difficulties are in expected hashes per share (the algorithm's own unit).
 """
-from gxcpoold.stratum.dialects import Dialect
-from gxcpoold.stratum.dialects.v1 import notify_line
+from gxcpoold.stratum.dialects.v1 import V1Shaped
 from gxcpoold.stratum.errors import MalformedRequest
-from gxcpoold.stratum.session import difficulty_json, param_number, param_string
+from gxcpoold.stratum.session import param_string
 
 SUBMIT_PARAMS = "[worker, job_id, nonce (4 hex digits)]"
 
 
-class GxhashDialect(Dialect):
+class GxhashDialect(V1Shaped):
     NAME = "gxhash"
     HANDLERS = {
         "mining.subscribe": "subscribe",
@@ -29,31 +28,10 @@ class GxhashDialect(Dialect):
     # ------------------------------------------------------------ handlers
 
     def subscribe(self, params):
-        agent = None
-        if params and params[0] is not None:
-            agent = param_string(params, 0, "user agent")
-        en1 = self.session.subscribe(agent).hex()
+        en1 = self.session.subscribe(self.user_agent(params)).hex()
         # the extranonce1 is unique per connection: it doubles as the session id
         nonce_bytes = self.session.algorithm.MINER_NONCE_BITS // 8
         return [[["mining.notify", en1]], en1, nonce_bytes]
-
-    def authorize(self, params):
-        if not params:
-            raise MalformedRequest("Invalid params: expected [username, password]")
-        username = param_string(params, 0, "username")
-        self.session.authorize(username, params[1] if len(params) > 1 else None)
-        return True
-
-    def suggest_difficulty(self, params):
-        self.session.suggest_difficulty(param_number(params, 0, "difficulty"))
-        return True
-
-    def extranonce_subscribe(self, params):
-        # A connection's extranonce1 never changes, so there is nothing to send later.
-        return True
-
-    def ping(self, params):
-        return "pong"
 
     def submit(self, params):
         if len(params) != 3:
@@ -74,20 +52,6 @@ class GxhashDialect(Dialect):
         submission = algorithm.Submission(extranonce1=en1, miner_nonce=miner_nonce,
                                           nonce=algorithm.gxc_nonce(en1, miner_nonce))
         return session.check_share(credentials, job, submission)
-
-    # ------------------------------------------------------------ pushes
-
-    def send_difficulty(self, difficulty):
-        self.session.send_notification("mining.set_difficulty", [difficulty_json(difficulty)])
-
-    def send_job(self, job, clean_jobs, difficulty):
-        self.session.send_raw(notify_line(job, clean_jobs))
-
-    def show_message(self, text):
-        self.session.send_notification("client.show_message", [text])
-
-    def reconnect(self):
-        self.session.send_notification("client.reconnect", [])
 
 
 DIALECT = GxhashDialect

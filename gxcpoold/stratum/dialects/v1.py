@@ -28,7 +28,36 @@ def notify_line(job, clean_jobs):
     return line
 
 
-class StratumV1(Dialect):
+class V1Shaped(Dialect):
+    """What Stratum V1 and the dialects shaped like it (gxhash) share: the
+    optional requests and the pushes."""
+
+    def suggest_difficulty(self, params):
+        self.session.suggest_difficulty(param_number(params, 0, "difficulty"))
+        return True
+
+    def extranonce_subscribe(self, params):
+        # a connection's extranonce1 never changes: nothing will follow
+        self.extranonce_subscribed = True
+        return True
+
+    def ping(self, params):
+        return "pong"
+
+    def send_difficulty(self, difficulty):
+        self.session.send_notification("mining.set_difficulty", [difficulty_json(difficulty)])
+
+    def send_job(self, job, clean_jobs, difficulty):
+        self.session.send_raw(notify_line(job, clean_jobs))
+
+    def show_message(self, text):
+        self.session.send_notification("client.show_message", [text])
+
+    def reconnect(self):
+        self.session.send_notification("client.reconnect", [])
+
+
+class StratumV1(V1Shaped):
     NAME = "stratum-v1"
     HANDLERS = {
         "mining.subscribe": "subscribe",
@@ -52,19 +81,9 @@ class StratumV1(Dialect):
     # ------------------------------------------------------------ handlers
 
     def subscribe(self, params):
-        agent = None
-        if params and params[0] is not None:
-            agent = param_string(params, 0, "user agent")
-        en1 = self.session.subscribe(agent).hex()
+        en1 = self.session.subscribe(self.user_agent(params)).hex()
         return [[["mining.set_difficulty", en1], ["mining.notify", en1]], en1,
                 self.extranonce2_size]
-
-    def authorize(self, params):
-        if not params:
-            raise MalformedRequest("Invalid params: expected [username, password]")
-        username = param_string(params, 0, "username")
-        self.session.authorize(username, params[1] if len(params) > 1 else None)
-        return True
 
     def configure(self, params):
         if len(params) < 1 or not isinstance(params[0], list) \
@@ -100,10 +119,6 @@ class StratumV1(Dialect):
                 result[extension] = False        # unknown: say no, keep the miner
         return result
 
-    def suggest_difficulty(self, params):
-        self.session.suggest_difficulty(param_number(params, 0, "difficulty"))
-        return True
-
     def suggest_target(self, params):
         if not params:
             raise MalformedRequest("Invalid params: expected [target hex]")
@@ -113,15 +128,8 @@ class StratumV1(Dialect):
         self.session.suggest_difficulty(sha256d_difficulty(int(target, 16)))
         return True
 
-    def extranonce_subscribe(self, params):
-        self.extranonce_subscribed = True
-        return True
-
     def get_transactions(self, params):
         return []                         # the GXC block's transactions are not Bitcoin's
-
-    def ping(self, params):
-        return "pong"
 
     def multi_version(self, params):
         return False
@@ -154,20 +162,6 @@ class StratumV1(Dialect):
                                           extranonce2=bytes.fromhex(en2), ntime=ntime,
                                           nonce=nonce, version=version)
         return session.check_share(credentials, job, submission)
-
-    # ------------------------------------------------------------ pushes
-
-    def send_difficulty(self, difficulty):
-        self.session.send_notification("mining.set_difficulty", [difficulty_json(difficulty)])
-
-    def send_job(self, job, clean_jobs, difficulty):
-        self.session.send_raw(notify_line(job, clean_jobs))
-
-    def show_message(self, text):
-        self.session.send_notification("client.show_message", [text])
-
-    def reconnect(self):
-        self.session.send_notification("client.reconnect", [])
 
 
 DIALECT = StratumV1
