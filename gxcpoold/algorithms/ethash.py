@@ -28,12 +28,14 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Optional
 
+# difficulty in expected hashes; hash_difficulty is part of the Algorithm face
+from gxcpoold.algorithms.hashunits import hash_difficulty, share_target, share_work  # noqa: F401
 from gxcpoold.algorithms.hashpool import HashPool, PooledAlgorithm, pool_size
 from gxcpoold.dag import DAGManager
 from gxcpoold.hashers._args import U64_MAX
 from gxcpoold.hashers.ethash import ethash_epoch, ethash_final_hash, ethash_seedhash
 from gxcpoold.hashers.keccak import keccak256
-from gxcpoold.hashers.targets import hash_target, leading_zeros, sha256d_target
+from gxcpoold.hashers.targets import leading_zeros, sha256d_target
 from gxcpoold.stratum import errors
 from gxcpoold.stratum.errors import MalformedRequest, StratumError
 
@@ -182,22 +184,6 @@ def nicehash_nonce(extranonce1, miner_nonce_hex):
 
 
 # ---------------------------------------------------------------- difficulty
-
-@functools.lru_cache(maxsize=4096)
-def share_target(difficulty):
-    """floor(2**256 / d), cached: sessions reuse a handful of difficulties."""
-    return hash_target(difficulty)
-
-
-def share_work(difficulty):
-    """Expected hashes of a share at this difficulty: d itself, rounded."""
-    return int(round(difficulty))
-
-
-def hash_difficulty(hash_int):
-    """The difficulty a final hash meets: 2**256 / hash (inf for zero)."""
-    return 2**256 / hash_int if hash_int else math.inf
-
 
 def _positive(name, value):
     if isinstance(value, bool) or not isinstance(value, (int, float, Fraction)) \

@@ -14,17 +14,17 @@ One hash costs ~0.2 s and 64 MiB, so verification runs in a bounded thread
 pool (algorithms/hashpool.py); a full pool answers Busy at once.
 The wire format is docs/protocol-gxhash.md.
 """
-import functools
-import math
 import re
 import sys
 import time
 from dataclasses import dataclass, field
 
+# difficulty in expected hashes; hash_difficulty is part of the Algorithm face
+from gxcpoold.algorithms.hashunits import hash_difficulty, share_target, share_work  # noqa: F401
 from gxcpoold.algorithms.hashpool import HashPool, PooledAlgorithm, pool_size
 from gxcpoold.hashers.gxhash import gxhash, set_matrix_pool_limit
 from gxcpoold.hashers.legacy import gxc_merkle_root
-from gxcpoold.hashers.targets import hash_target, leading_zeros
+from gxcpoold.hashers.targets import leading_zeros
 
 NAME = "gxhash"
 DIALECTS = ("gxhash",)
@@ -172,21 +172,6 @@ class ShareResult:
 
     def meets(self, difficulty):
         return self.hash_int <= share_target(difficulty)
-
-
-@functools.lru_cache(maxsize=4096)
-def share_target(difficulty):
-    """floor(2**256 / d), cached: sessions reuse a handful of difficulties."""
-    return hash_target(difficulty)
-
-
-def share_work(difficulty):
-    """Expected hashes of a share at this difficulty: d itself, rounded."""
-    return int(round(difficulty))
-
-
-def hash_difficulty(hash_int):
-    return 2**256 / hash_int if hash_int else math.inf
 
 
 def result_for(job, digest, difficulty):
