@@ -23,6 +23,7 @@ def load(name):
 
 
 class Dialect:
+    __slots__ = ("session",)          # one per connection: no __dict__
     NAME = "?"
     HANDLERS = {}             # method -> name of the method on this class handling it
 

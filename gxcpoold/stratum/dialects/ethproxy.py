@@ -44,6 +44,7 @@ def login_username(login, worker_member):
 
 
 class EthProxy(Dialect):
+    __slots__ = ("username", "work", "headers")
     NAME = "ethproxy"
     HANDLERS = {
         "eth_submitLogin": "submit_login",

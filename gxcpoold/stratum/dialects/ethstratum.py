@@ -35,6 +35,7 @@ PROTOCOL = "EthereumStratum/1.0.0"
 
 
 class EthereumStratum(Dialect):
+    __slots__ = ()
     NAME = "ethstratum"
     HANDLERS = {
         "mining.subscribe": "subscribe",

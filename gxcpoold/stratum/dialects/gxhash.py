@@ -15,6 +15,7 @@ SUBMIT_PARAMS = "[worker, job_id, nonce (4 hex digits)]"
 
 
 class GxhashDialect(V1Shaped):
+    __slots__ = ()
     NAME = "gxhash"
     HANDLERS = {
         "mining.subscribe": "subscribe",

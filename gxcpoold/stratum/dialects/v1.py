@@ -31,6 +31,7 @@ def notify_line(job, clean_jobs):
 class V1Shaped(Dialect):
     """What Stratum V1 and the dialects shaped like it (gxhash) share: the
     optional requests and the pushes."""
+    __slots__ = ("extranonce_subscribed",)
 
     def suggest_difficulty(self, params):
         self.session.suggest_difficulty(param_number(params, 0, "difficulty"))
@@ -58,6 +59,7 @@ class V1Shaped(Dialect):
 
 
 class StratumV1(V1Shaped):
+    __slots__ = ("extranonce2_size", "version_mask")
     NAME = "stratum-v1"
     HANDLERS = {
         "mining.subscribe": "subscribe",
