@@ -51,6 +51,7 @@ class JsonLineProtocol(LineReceiver, metaclass=abc.ABCMeta):
     _resume_call = None
     _partial_call = None
     _lines_seen = 0
+    request = None
 
     # ------------------------------------------------------------ to override
 
@@ -118,12 +119,14 @@ class JsonLineProtocol(LineReceiver, metaclass=abc.ABCMeta):
         if not isinstance(message, dict):
             self._reject(None, MalformedRequest("Invalid request: expected a JSON object"))
             return
+        # the whole request while it is handled, for dialects that read members
+        # beside params (eth-proxy miners name their worker in "worker"); not
+        # kept afterwards, or every idle connection would hold its last request
+        self.request = message
         self.handle_message(message)
+        self.request = None
 
     def handle_message(self, message):
-        # the whole request, for dialects that read members beside params
-        # (eth-proxy miners name their worker in "worker")
-        self.request = message
         request_id = message.get("id")
         if not isinstance(request_id, (int, str, type(None))) or isinstance(request_id, bool):
             request_id = None       # echo only ids the client can match

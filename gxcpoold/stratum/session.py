@@ -83,7 +83,6 @@ class StratumSession(JsonLineProtocol):
         self.extranonce1 = None
         self.user_agent = ""
         self.reported_hashrate = None     # hashes/s the miner says it does (eth_submitHashrate)
-        self.request = None               # the request being handled, whole (lineproto.py)
         self.workers = {}                 # username -> (address, worker)
         self.vardiff = VarDiff(start=settings.start_difficulty,
                                minimum=settings.min_difficulty,
