@@ -53,7 +53,10 @@ class GxhashMining(unittest.TestCase):
         verify(pool.submits[0], pool)
         await wait_for(lambda: any("accepted 1" in line for line in lines), "a report")
         report = [line for line in lines if "accepted" in line][-1]
-        self.assertRegex(report, r"^\d+\.\d\d H/s  accepted \d+  rejected 0  difficulty 1$")
+        # at difficulty 1 every hash is a share: a fast machine may find more than
+        # the miner keeps in flight, which the report adds as "skipped"
+        self.assertRegex(report, r"^\d+\.\d\d H/s  accepted \d+  rejected 0  difficulty 1"
+                                 r"(  skipped \d+ shares \(.*\))?$")
         self.assertGreaterEqual(miner.accepted, 1)
 
     async def test_at_difficulty_4_only_hashes_under_the_target_are_sent(self):
