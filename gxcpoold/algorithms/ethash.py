@@ -29,7 +29,8 @@ from fractions import Fraction
 from typing import Optional
 
 # difficulty in expected hashes; hash_difficulty is part of the Algorithm face
-from gxcpoold.algorithms.hashunits import hash_difficulty, share_target, share_work  # noqa: F401
+from gxcpoold.algorithms.hashunits import (block_difficulty, hash_difficulty,  # noqa: F401
+                                            share_target, share_work)
 from gxcpoold.algorithms.hashpool import HashPool, PooledAlgorithm, pool_size
 from gxcpoold.dag import DAGManager
 from gxcpoold.hashers._args import U64_MAX
@@ -106,8 +107,7 @@ class EthashJob:
 
     @property
     def network_difficulty(self):
-        """The block test as a share difficulty: 16 ** floor(D) expected hashes."""
-        return float(16 ** self.required_zeros)
+        return block_difficulty(self.required_zeros)
 
     def header_hash(self, extranonce1):
         """The 32-byte header hash one connection mines: unique per connection and job."""

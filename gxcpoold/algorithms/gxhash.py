@@ -20,7 +20,8 @@ import time
 from dataclasses import dataclass, field
 
 # difficulty in expected hashes; hash_difficulty is part of the Algorithm face
-from gxcpoold.algorithms.hashunits import hash_difficulty, share_target, share_work  # noqa: F401
+from gxcpoold.algorithms.hashunits import (block_difficulty, hash_difficulty,  # noqa: F401
+                                            share_target, share_work)
 from gxcpoold.algorithms.hashpool import HashPool, PooledAlgorithm, pool_size
 from gxcpoold.hashers.gxhash import gxhash, set_matrix_pool_limit
 from gxcpoold.hashers.legacy import gxc_merkle_root
@@ -75,8 +76,7 @@ class GxhashJob:
 
     @property
     def network_difficulty(self):
-        """The block test as a share difficulty: 16 ** floor(D) expected hashes."""
-        return float(16 ** self.required_zeros)
+        return block_difficulty(self.required_zeros)
 
     def header_text(self, nonce):
         """GXC's header serialisation for this nonce, the bytes gxhash reads."""

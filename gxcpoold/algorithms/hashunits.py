@@ -23,3 +23,9 @@ def share_work(difficulty):
 def hash_difficulty(hash_int):
     """The difficulty a hash meets: 2**256 / hash (inf for zero)."""
     return 2**256 / hash_int if hash_int else math.inf
+
+
+def block_difficulty(required_zeros):
+    """The GXC block test (floor(D) leading zero hex digits) as a share
+    difficulty: 16 ** floor(D) expected hashes."""
+    return float(16 ** required_zeros)

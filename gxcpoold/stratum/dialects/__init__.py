@@ -10,6 +10,7 @@ check -- is the session's.
 A port whose algorithm lists several dialects picks one per connection from
 its first request (`claims`) and keeps it.
 """
+import abc
 import importlib
 
 from gxcpoold.stratum.errors import MalformedRequest
@@ -22,7 +23,7 @@ def load(name):
     return importlib.import_module("gxcpoold.stratum.dialects." + name).DIALECT
 
 
-class Dialect:
+class Dialect(abc.ABC):
     __slots__ = ("session",)          # one per connection: no __dict__
     NAME = "?"
     HANDLERS = {}             # method -> name of the method on this class handling it
@@ -65,13 +66,13 @@ class Dialect:
 
     # ------------------------------------------------------------ pushes
 
+    @abc.abstractmethod
     def send_difficulty(self, difficulty):
         """Tell the miner its share difficulty (the core's units: the algorithm's own)."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def send_job(self, job, clean_jobs, difficulty):
         """Send a job the miner must work on at `difficulty`."""
-        raise NotImplementedError
 
     def show_message(self, text):
         """A message for the miner's operator, where the dialect has a way to show one."""
