@@ -12,6 +12,7 @@ per connection, and the time for a new job (clean_jobs) to reach every
 connection.  A figure, not a pass/fail test.
 
     .venv/bin/python bench/stratum_load.py --connections 1000 --duration 10
+    .venv/bin/python bench/stratum_load.py --baseline /tmp/before --rounds 5
 """
 import argparse
 import json
@@ -44,8 +45,16 @@ def rss_bytes(pid="self"):
 
 # ---------------------------------------------------------------- pool side
 
-def serve():
-    """Child process: the pool on a loopback port; commands on stdin."""
+def pool_cpu_seconds():
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def serve(pool_root=None):
+    """Child process: the pool on a loopback port; commands on stdin.
+    pool_root: another checkout whose gxcpoold to run (a baseline)."""
+    if pool_root:
+        sys.path.insert(0, os.path.abspath(pool_root))
     raise_fd_limit(30000)
     from twisted.internet import reactor, stdio
     from twisted.protocols.basic import LineReceiver
@@ -101,6 +110,8 @@ def serve():
             command = line.decode().strip()
             if command == "rss":
                 self.say(rss=rss_bytes(), sessions=len(stratum.sessions))
+            elif command == "cpu":
+                self.say(cpu=pool_cpu_seconds())
             elif command.startswith("broadcast"):
                 number = int(command.split()[1])
                 started = time.time()
@@ -127,8 +138,11 @@ def drive(args):
     from twisted.internet.task import deferLater
     from twisted.protocols.basic import LineReceiver
 
-    child = subprocess.Popen([sys.executable, os.path.abspath(__file__), "--serve"],
-                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
+    serve_command = [sys.executable, os.path.abspath(__file__), "--serve"]
+    if args.pool_root:
+        serve_command += ["--pool-root", args.pool_root]
+    child = subprocess.Popen(serve_command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                             text=True, bufsize=1)
 
     def ask(command):
         """Send a command to the pool process; the answer is read in a thread
@@ -202,11 +216,13 @@ def drive(args):
         for c in clients:
             c.submit()
         await deferLater(reactor, args.warmup)
+        cpu_start = (await ask("cpu"))["cpu"]
         state["accepted"], state["latencies"] = 0, []
         window_start = time.perf_counter()
         await deferLater(reactor, args.duration)
         window = time.perf_counter() - window_start
         accepted, latencies = state["accepted"], sorted(state["latencies"])
+        cpu_used = (await ask("cpu"))["cpu"] - cpu_start
         state["submitting"] = False
         while any(c.sent_at is not None for c in clients):
             await deferLater(reactor, 0.05)
@@ -226,6 +242,8 @@ def drive(args):
             "connect_and_login_seconds": round(connect_seconds, 2),
             "measured_seconds": round(window, 2),
             "accepted_shares_per_second": round(accepted / window, 1),
+            # the pool process's own CPU per share: steadier than shares/s on a busy machine
+            "pool_cpu_us_per_share": round(cpu_used / accepted * 1e6, 1) if accepted else None,
             "rejected_shares": state["rejected"],
             "submit_latency_p50_ms": round(pct(0.50) * 1000, 3) if latencies else None,
             "submit_latency_p99_ms": round(pct(0.99) * 1000, 3) if latencies else None,
@@ -256,15 +274,57 @@ def drive(args):
     reactor.run()
 
 
+RATIO_FIGURES = ("accepted_shares_per_second", "pool_cpu_us_per_share",
+                 "submit_latency_p50_ms", "submit_latency_p99_ms",
+                 "pool_rss_per_connection_kib", "notify_broadcast_to_all_ms")
+
+
+def side_by_side(args):
+    """Runs alternating between this tree's pool and the baseline's, then
+    the medians of each and their ratios (this / baseline)."""
+    runs = {"this": [], "baseline": []}
+    for _ in range(args.rounds):
+        for name, root in (("this", None), ("baseline", args.baseline)):
+            command = [sys.executable, os.path.abspath(__file__),
+                       "--connections", str(args.connections), "--duration", str(args.duration),
+                       "--warmup", str(args.warmup)]
+            if root:
+                command += ["--pool-root", root]
+            out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+            runs[name].append(json.loads(out))
+
+    def median(name, key):
+        values = sorted(run[key] for run in runs[name])
+        middle = len(values) // 2
+        return values[middle] if len(values) % 2 else (values[middle - 1] + values[middle]) / 2
+
+    medians = {name: {key: median(name, key) for key in RATIO_FIGURES} for name in runs}
+    print(json.dumps({
+        "baseline": os.path.abspath(args.baseline), "rounds": args.rounds,
+        "medians": medians,
+        "ratio_this_over_baseline": {key: round(medians["this"][key]
+                                                / medians["baseline"][key], 3)
+                                     for key in RATIO_FIGURES},
+        "runs": runs}, indent=2))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--connections", type=int, default=1000)
     parser.add_argument("--duration", type=float, default=10.0, help="measured seconds")
     parser.add_argument("--warmup", type=float, default=2.0)
+    parser.add_argument("--baseline", metavar="DIR",
+                        help="another checkout (e.g. `git worktree add /tmp/before <commit>` "
+                             "with gxcpoold/_native*.so copied in): its pool is measured "
+                             "alternately with this one's and ratios are printed")
+    parser.add_argument("--rounds", type=int, default=3, help="runs of each with --baseline")
+    parser.add_argument("--pool-root", help=argparse.SUPPRESS)
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
-        serve()
+        serve(args.pool_root)
+    elif args.baseline:
+        side_by_side(args)
     else:
         drive(args)
 
