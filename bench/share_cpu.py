@@ -27,23 +27,28 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def measure(shares):
-    """Run in the checkout being measured (cwd): microseconds per share."""
+def measure(shares, connections=1):
+    """Run in the checkout being measured (cwd): microseconds per share, the
+    shares sent round-robin over `connections` sessions (many sessions show
+    what a share costs when its session is not in the CPU's caches)."""
     sys.path.insert(0, os.getcwd())
     from tests.stratum.helpers import MINER_ADDRESS, Pool, gxc_template
-    pool = Pool(min_difficulty=1e-12, requests_per_second=1e9)
+    pool = Pool(min_difficulty=1e-12, requests_per_second=1e9,
+                max_connections_per_ip=connections)
     pool.node.push(gxc_template(difficulty=60.0), True)
-    peer = pool.connect()
-    peer.login(password="d=1e-10")
-    job = [m for m in peer.received if m.get("method") == "mining.notify"][-1]["params"]
+    peers = [pool.connect(port=1000 + i) for i in range(connections)]
+    for peer in peers:
+        peer.login(password="d=1e-10")
+    job = [m for m in peers[0].received if m.get("method") == "mining.notify"][-1]["params"]
     lines = [json.dumps({"id": i, "method": "mining.submit",
                          "params": [MINER_ADDRESS + ".rig1", job[0], "%08x" % i, job[7],
                                     "%08x" % i]}).encode() + b"\n" for i in range(shares)]
     best, per_round = float("inf"), max(1, shares // 3)
     for start in range(0, per_round * 3, per_round):
         began = time.process_time()
-        for line in lines[start:start + per_round]:
-            peer.protocol.dataReceived(line)
+        for i in range(start, start + per_round):
+            peer = peers[i % connections]
+            peer.protocol.dataReceived(lines[i])
             peer.transport.clear()
         best = min(best, (time.process_time() - began) / per_round)
     accepted = len(pool.sink.shares)
@@ -52,8 +57,9 @@ def measure(shares):
     return best * 1e6
 
 
-def child(tree, shares, under_valgrind=False):
-    command = [sys.executable, os.path.abspath(__file__), "--child", str(shares)]
+def child(tree, shares, under_valgrind=False, connections=1):
+    command = [sys.executable, os.path.abspath(__file__), "--child", str(shares),
+               "--connections", str(connections)]
     out = None
     if under_valgrind:
         out = tempfile.NamedTemporaryFile(suffix=".callgrind", delete=False).name
@@ -65,12 +71,14 @@ def child(tree, shares, under_valgrind=False):
     return int(re.search(r"I\s+refs:\s+([\d,]+)", run.stderr).group(1).replace(",", ""))
 
 
-def figures(tree, shares, instructions):
-    result = {"tree": tree, "us_per_share": round(child(tree, shares), 2)}
+def figures(tree, shares, instructions, connections):
+    result = {"tree": tree, "connections": connections,
+              "us_per_share": round(child(tree, shares, connections=connections), 2)}
     if instructions:
         small, large = 1500, 4500
         result["instructions_per_share"] = round(
-            (child(tree, large, True) - child(tree, small, True)) / (large - small))
+            (child(tree, large, True, connections) - child(tree, small, True, connections))
+            / (large - small))
     return result
 
 
@@ -80,17 +88,19 @@ def main():
     parser.add_argument("--instructions", action="store_true",
                         help="also count instructions per share with valgrind (a minute or two)")
     parser.add_argument("--baseline", metavar="DIR", help="another checkout to compare with")
+    parser.add_argument("--connections", type=int, default=1,
+                        help="sessions the shares go round (default %(default)s)")
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        print(measure(args.child))
+        print(measure(args.child, args.connections))
         return
-    report = {"this": figures(ROOT, args.shares, args.instructions)}
+    report = {"this": figures(ROOT, args.shares, args.instructions, args.connections)}
     if args.baseline:
         report["baseline"] = figures(os.path.abspath(args.baseline), args.shares,
-                                     args.instructions)
+                                     args.instructions, args.connections)
         report["ratio"] = {key: round(report["this"][key] / report["baseline"][key], 3)
-                           for key in report["this"] if key != "tree"}
+                           for key in report["this"] if key not in ("tree", "connections")}
     print(json.dumps(report, indent=2))
 
 
