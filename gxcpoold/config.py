@@ -203,6 +203,7 @@ class StratumSettings:
     verify_threads: int = 0           # hashing threads; 0 = number of cores
     verify_queue: int = 0             # hashes queued or running; 0 = 4 x verify_threads
     max_checks_per_connection: int = 4  # one connection's shares in checking; beyond: Busy, slowed
+    verify_niceness: int = 10         # hashing threads' nice value above the reactor's (0-19)
     # ethash only: "full" builds the DAG in the background and uses it once ready;
     # "light" checks every share with the light cache (small pools, tests).
     dag_mode: str = _parsed(_choice("full", "light"), default="full")
@@ -563,6 +564,7 @@ def load_config(path=None, environ=None, overrides=None) -> Config:
         _check_range(section, "verify_threads", s.verify_threads, 0, 1024)
         _check_range(section, "verify_queue", s.verify_queue, 0, 1_000_000)
         _check_range(section, "max_checks_per_connection", s.max_checks_per_connection, 1, 1000)
+        _check_range(section, "verify_niceness", s.verify_niceness, 0, 19)
         if not s.min_difficulty <= s.start_difficulty <= s.max_difficulty:
             raise ConfigError("[%s] start_difficulty = %r: must lie between min_difficulty (%r) "
                               "and max_difficulty (%r)" % (section, s.start_difficulty,

@@ -48,6 +48,7 @@ RESTART_REQUIRED = (
     "stratum.*.verify_threads",       # the verifier pools are sized at start
     "stratum.*.verify_queue",
     "stratum.*.dag_mode",
+    "stratum.*.verify_niceness",
     "web.*",
     "cluster.*",
     "devnet.*",

@@ -254,3 +254,11 @@ def test_instance_id_must_fit_every_enabled_port(tmp_path):
         load(tmp_path, "[cluster]\ninstance_id = 16\n")
     config = load(tmp_path, "[cluster]\ninstance_id = 200\n[stratum.gxhash]\nenabled = false\n")
     assert config.cluster.instance_id == 200
+
+
+def test_verify_niceness_is_a_nice_value(tmp_path):
+    assert load(tmp_path, "").stratum["gxhash"].verify_niceness == 10
+    assert load(tmp_path, "[stratum.ethash]\nverify_niceness = 0\n").stratum[
+        "ethash"].verify_niceness == 0
+    with pytest.raises(ConfigError, match=r"\[stratum.gxhash\] verify_niceness"):
+        load(tmp_path, "[stratum.gxhash]\nverify_niceness = 20\n")

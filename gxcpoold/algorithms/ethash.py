@@ -31,7 +31,7 @@ from typing import Optional
 # difficulty in expected hashes; hash_difficulty is part of the Algorithm face
 from gxcpoold.algorithms.hashunits import (block_difficulty, hash_difficulty,  # noqa: F401
                                             share_target, share_work)
-from gxcpoold.algorithms.hashpool import HashPool, PooledAlgorithm, pool_size
+from gxcpoold.algorithms.hashpool import HashPool, PooledAlgorithm, pool_niceness, pool_size
 from gxcpoold.dag import DAGManager
 from gxcpoold.hashers._args import U64_MAX
 from gxcpoold.hashers.ethash import ethash_epoch, ethash_final_hash, ethash_seedhash
@@ -368,10 +368,11 @@ def make(context, *, check_threadpool=None, **dag_options):
         raise ValueError("dag_mode must be 'full' or 'light', got %r" % (dag_mode,))
     # Half the cores generate a DAG: the other half keep checking shares meanwhile.
     dag_options.setdefault("generate_threads", max(1, context.cores // 2))
+    dag_options.setdefault("niceness", pool_niceness(settings))
     dag = DAGManager(os.path.join(str(context.state_dir), NAME), reactor=context.reactor,
                      full=dag_mode == "full", **dag_options)
     threads, pending = pool_size(settings, context.cores)
     pool = HashPool(threads, pending, reactor=context.reactor, name="ethash-verify",
-                    threadpool=check_threadpool)
+                    threadpool=check_threadpool, niceness=pool_niceness(settings))
     return EthashAlgorithm(dag, pool, floor_difficulty=getattr(settings, "min_difficulty", None),
                            dag_mode=dag_mode)

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 # difficulty in expected hashes; hash_difficulty is part of the Algorithm face
 from gxcpoold.algorithms.hashunits import (block_difficulty, hash_difficulty,  # noqa: F401
                                             share_target, share_work)
-from gxcpoold.algorithms.hashpool import HashPool, PooledAlgorithm, pool_size
+from gxcpoold.algorithms.hashpool import HashPool, PooledAlgorithm, pool_niceness, pool_size
 from gxcpoold.hashers.gxhash import gxhash, set_matrix_pool_limit
 from gxcpoold.hashers.legacy import gxc_merkle_root
 from gxcpoold.hashers.targets import leading_zeros
@@ -242,4 +242,5 @@ def make(context):
     # reuse instead of mapping (and page-faulting) a fresh one every time.
     set_matrix_pool_limit(min(threads, 64))
     return GxhashAlgorithm(HashPool(threads, pending, reactor=context.reactor,
-                                    name="gxhash-verify"))
+                                    name="gxhash-verify",
+                                    niceness=pool_niceness(context.settings)))

@@ -34,6 +34,11 @@ def pool_size(settings, cores):
     return threads, pending if pending > 0 else 4 * threads
 
 
+def pool_niceness(settings):
+    """The hashing threads' nice value above the reactor's, from verify_niceness."""
+    return getattr(settings, "verify_niceness", DEFAULT_NICENESS)
+
+
 class HashPool(Service):
     """run(f, *args) -> Deferred of f(*args), computed in a worker thread.
 

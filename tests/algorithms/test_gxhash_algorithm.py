@@ -356,6 +356,15 @@ class RuntimeTests(unittest.TestCase):
         self.assertEqual(sized(6, verify_threads=3, verify_queue=5), (3, 5))
         self.assertEqual(sized(1, verify_queue=2), (1, 2))
 
+    def test_pool_niceness_follows_the_settings(self):
+        def niceness(**settings):
+            return algo.make(AlgorithmContext(settings=StratumSettings(**settings),
+                                              state_dir=self.mktemp(), reactor=reactor,
+                                              cores=1)).pool.niceness
+        self.assertEqual(niceness(), 10)
+        self.assertEqual(niceness(verify_niceness=0), 0)
+        self.assertEqual(niceness(verify_niceness=19), 19)
+
     def test_runtime_exposes_the_contract(self):
         a = algo.make(AlgorithmContext(settings=StratumSettings(), state_dir=self.mktemp(),
                                        reactor=reactor, cores=1))
