@@ -89,10 +89,10 @@ class JobManager(Service):
         txs = [tx for tx in template.transactions if tx["txid"] not in self.excluded_txids]
         if not txs:
             return ()
-        draft = {"height": template.height, "hash": "0" * 64,
-                 "previousblockhash": template.previousblockhash, "nonce": 2**31 - 1,
-                 "miner": self.node.pool_address or "", "timestamp": template.curtime,
-                 "difficulty": template.difficulty, "transactions": [template.coinbase] + txs}
+        # the largest block these transactions can make: widest nonce and hash
+        draft = template.submitblock(hash_hex="0" * 64, nonce=2**31 - 1,
+                                     miner=self.node.pool_address or "",
+                                     timestamp=template.curtime, transactions=txs)
         try:
             fitted = self.node.client.fit_block(draft)
         except NodeError:

@@ -278,17 +278,10 @@ def block_for(job, result, submission, *, pool_address):
     """(submitblock object, solution) for a block-meeting result."""
     if not result.verified:
         raise ValueError("a share whose mix was not recomputed is never a block")
-    template = job.template
-    block = {
-        "height": job.height,
-        "hash": result.hash_hex,
-        "previousblockhash": job.previousblockhash,
-        "nonce": submission.nonce & NODE_NONCE_MASK,   # the full nonce is in the solution
-        "miner": pool_address,
-        "timestamp": job.ntime,
-        "difficulty": template.difficulty,
-        "transactions": [template.coinbase] + list(job.transactions),
-    }
+    block = job.template.submitblock(
+        hash_hex=result.hash_hex, miner=pool_address, timestamp=job.ntime,
+        nonce=submission.nonce & NODE_NONCE_MASK,     # the full nonce is in the solution
+        transactions=job.transactions)
     solution = {
         "algorithm": NAME,
         "job_id": job.job_id,

@@ -190,17 +190,9 @@ def block_for(job, result, submission, *, pool_address):
     if not 0 <= submission.nonce < NODE_NONCE_LIMIT:
         # The node would store a truncated nonce whose header hashes differently.
         raise ValueError("nonce %d does not fit the node's 31 bits" % submission.nonce)
-    template = job.template
-    block = {
-        "height": job.height,
-        "hash": result.hash_hex,
-        "previousblockhash": job.previousblockhash,
-        "nonce": submission.nonce,
-        "miner": pool_address,
-        "timestamp": job.ntime,
-        "difficulty": template.difficulty,
-        "transactions": [template.coinbase] + list(job.transactions),
-    }
+    block = job.template.submitblock(hash_hex=result.hash_hex, nonce=submission.nonce,
+                                     miner=pool_address, timestamp=job.ntime,
+                                     transactions=job.transactions)
     solution = {
         "algorithm": NAME,
         "job_id": job.job_id,

@@ -228,17 +228,9 @@ def node_nonce(nonce):
 
 def block_for(job, result, submission, *, pool_address):
     """(submitblock object, solution) for a block-meeting result."""
-    template = job.template
-    block = {
-        "height": job.height,
-        "hash": result.hash_hex,
-        "previousblockhash": job.previousblockhash,
-        "nonce": node_nonce(submission.nonce),
-        "miner": pool_address,
-        "timestamp": job.ntime,
-        "difficulty": template.difficulty,
-        "transactions": [template.coinbase] + list(job.transactions),
-    }
+    block = job.template.submitblock(hash_hex=result.hash_hex,
+                                     nonce=node_nonce(submission.nonce), miner=pool_address,
+                                     timestamp=job.ntime, transactions=job.transactions)
     solution = {
         "algorithm": NAME,
         "job_id": job.job_id,

@@ -39,6 +39,22 @@ class BlockTemplate:
         """Transaction ids in template order, coinbase first."""
         return [self.coinbase["txid"]] + [tx["txid"] for tx in self.transactions]
 
+    def submitblock(self, *, hash_hex, nonce, miner, timestamp, transactions) -> dict:
+        """The submitblock object of a block built on this template, in the node's
+        shape (spec/gxc-node.md section 5, step 4): the template's own height,
+        parent, difficulty (verbatim) and coinbase (unchanged) around what the
+        pool decided."""
+        return {
+            "height": self.height,
+            "hash": hash_hex,
+            "previousblockhash": self.previousblockhash,
+            "nonce": nonce,
+            "miner": miner,
+            "timestamp": timestamp,
+            "difficulty": self.difficulty,
+            "transactions": [self.coinbase] + list(transactions),
+        }
+
     @classmethod
     def from_rpc(cls, result) -> "BlockTemplate":
         if not isinstance(result, dict):
