@@ -19,7 +19,9 @@ setup(
     package_data={"gxcpoold": ["py.typed"],
                   # Alembic migrations are read as files at run time.
                   "gxcpoold.ledger": ["migrations/*.py", "migrations/versions/*.py",
-                                      "migrations/script.py.mako"]},
+                                      "migrations/script.py.mako"],
+                  # the dashboard's templates and static files
+                  "gxcpoold.web": ["templates/*.html", "static/*"]},
     include_package_data=False,
     setup_requires=["cffi>=1.15"],
     cffi_modules=["native/build_native.py:ffibuilder"],
@@ -30,9 +32,13 @@ setup(
         "sqlalchemy>=2.0",
         "alembic>=1.12",
         "klein>=23.5",
+        "jinja2>=3.1",
+        "prometheus-client>=0.17",
     ],
     extras_require={
-        "test": ["pytest>=7", "pytest-timeout>=2", "hypothesis>=6", "psycopg[binary]>=3.1"],
+        "test": ["pytest>=7", "pytest-timeout>=2", "hypothesis>=6", "psycopg[binary]>=3.1",
+                 # the web API's OpenAPI document and responses, and the browser test
+                 "openapi-spec-validator>=0.7", "schemathesis>=4", "playwright>=1.40"],
         "postgresql": ["psycopg[binary]>=3.1"],
     },
     entry_points={

@@ -147,6 +147,38 @@ def _port_endpoint(value) -> str:
     return "tcp:%s" % text
 
 
+def _address_list(value) -> tuple:
+    """IP addresses: a TOML list, or comma-separated text (environment)."""
+    import ipaddress
+    items = value.split(",") if isinstance(value, str) else value
+    if not isinstance(items, (list, tuple)):
+        raise ValueError("must be a list of IP addresses")
+    found = []
+    for item in items:
+        text = str(item).strip()
+        if not text:
+            continue
+        try:
+            found.append(str(ipaddress.ip_address(text)))
+        except ValueError:
+            raise ValueError("%r is not an IP address" % text[:64]) from None
+    return tuple(found)
+
+
+def _positive(kind):
+    def parse(value):
+        if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+            raise ValueError("must be a positive number")
+        try:
+            number = kind(value)
+        except ValueError:
+            raise ValueError("must be a positive number") from None
+        if not math.isfinite(number) or number <= 0:
+            raise ValueError("must be a positive number")
+        return number
+    return parse
+
+
 def _parsed(parser, **kw):
     return field(metadata={"parse": parser}, **kw)
 
@@ -253,6 +285,21 @@ class PayoutSettings:
 @dataclass(frozen=True)
 class WebSettings:
     endpoint: str = _parsed(_endpoint, default="tcp:5000")
+    enabled: bool = True
+    # Host name shown in the "getting started" miner command lines; empty =
+    # the host name the visitor's browser used.
+    public_host: str = ""
+    # Per-IP token bucket on /api/ and /metrics: sustained requests per
+    # second and burst; beyond it 429 with Retry-After.
+    api_rate: float = _parsed(_positive(float), default=20.0)
+    api_burst: int = _parsed(_positive(int), default=60)
+    # Seconds between the live hashrate figures sent on /api/events.
+    live_interval: float = _parsed(_positive(float), default=5.0)
+    # Server-Sent Events streams held open at once (each is one socket).
+    max_event_streams: int = _parsed(_positive(int), default=1000)
+    # Peers whose X-Forwarded-For names the client (a reverse proxy such as
+    # nginx on this host); others' header is ignored.
+    trusted_proxies: tuple = _parsed(_address_list, default=())
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from twisted.python import usage
 import gxcpoold
 from gxcpoold import logs
 from gxcpoold.config import ConfigError, load_config
+from gxcpoold.events import EventHub, HeightEvents
 from gxcpoold.ledger.bansync import OperatorBanSync
 from gxcpoold.ledger.service import add_ledger
 from gxcpoold.miner.demo import DemoMinerService
@@ -24,6 +25,7 @@ from gxcpoold.node.service import NodeService
 from gxcpoold.reload import ConfigReloader
 from gxcpoold.shutdown import stop_service_tree
 from gxcpoold.stratum.compose import add_mining
+from gxcpoold.web.service import add_web
 
 
 class Options(usage.Options):
@@ -95,6 +97,7 @@ class PoolService(MultiService):
 def build_service(config, reactor) -> PoolService:
     """Compose the service tree from a loaded configuration."""
     top = PoolService(config)
+    events = top.events = EventHub(reactor)
     if config.devnet.enabled:
         # The devnet is a product of its own (DESIGN.md section 4): imported
         # only when asked for, so a production pool never loads it.
@@ -115,9 +118,10 @@ def build_service(config, reactor) -> PoolService:
                            pool_address=config.pool.address)
     node.setName("node")
     node.setServiceParent(top)
-    share_sink, block_recorder = add_ledger(top, config, node, reactor)
+    node.add_template_observer(HeightEvents(events))
+    share_sink, block_recorder = add_ledger(top, config, node, reactor, events)
     ports = add_mining(top, config, node, reactor, share_sink=share_sink,
-                       block_recorder=block_recorder)
+                       block_recorder=block_recorder, events=events)
     if ports:
         OperatorBanSync(top.getServiceNamed("ledger"), list(ports.values()),
                         reactor).setServiceParent(top)
@@ -128,6 +132,9 @@ def build_service(config, reactor) -> PoolService:
             DemoMinerService(stratum, reactor, threads=config.devnet.demo_miner_threads,
                              network=config.pool.network,
                              algorithm=name).setServiceParent(top)
+    # last: it starts when everything it shows exists, and stops first
+    add_web(top, config, node=node, ledger=top.getServiceNamed("ledger"), ports=ports,
+            submitter=top.getServiceNamed("block-submitter"), events=events, reactor=reactor)
     return top
 
 

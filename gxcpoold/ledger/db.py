@@ -8,6 +8,10 @@ command, tests) with run_sync.
 SQLite: WAL journal, a busy timeout, and explicit BEGIN IMMEDIATE for writes
 so two writers queue instead of failing half-way with "database is locked".
 One thread in-process keeps our own writes serialised.
+
+ReadDatabase is the dashboard's: its own engine and threads, read-only
+transactions (BEGIN DEFERRED on SQLite: WAL readers never wait for the
+writer), so a page never queues behind a share batch or a payout round.
 """
 import os
 
@@ -56,6 +60,9 @@ def make_engine(url, busy_timeout_ms=SQLITE_BUSY_TIMEOUT_MS, **kw):
 class Database:
     """Engine + thread pool.  Call close() when done (stops the threads)."""
 
+    readonly = False
+    thread_name = "gxcpool-db"
+
     def __init__(self, url, *, reactor=None, threads=None, engine_kw=None):
         if reactor is None:
             from twisted.internet import reactor
@@ -65,7 +72,7 @@ class Database:
         self.engine = make_engine(self.url, **(engine_kw or {}))
         if threads is None:
             threads = 1 if self.sqlite else 4
-        self._pool = ThreadPool(minthreads=1, maxthreads=threads, name="gxcpool-db")
+        self._pool = ThreadPool(minthreads=1, maxthreads=threads, name=self.thread_name)
         self._pool.start()
         self._shutdown_trigger = reactor.addSystemEventTrigger(
             "during", "shutdown", self._stop_pool)
@@ -81,6 +88,7 @@ class Database:
 
     def run_sync(self, fn, *args, write=True, **kw):
         """The same, on the calling thread (admin command, tests)."""
+        write = write and not self.readonly
         with self.engine.connect() as connection:
             if self.sqlite:
                 connection.execution_options(sqlite_begin="IMMEDIATE" if write else "DEFERRED")
@@ -105,3 +113,17 @@ class Database:
             self._shutdown_trigger = None
         self.engine.dispose()
 
+
+
+class ReadDatabase(Database):
+    """Read-only transactions on threads of their own (the web's read model)."""
+
+    readonly = True
+    thread_name = "gxcpool-db-read"
+
+    def __init__(self, url, *, reactor=None, threads=2, engine_kw=None):
+        super().__init__(url, reactor=reactor, threads=threads, engine_kw=engine_kw)
+
+    def read(self, fn, *args, **kw) -> defer.Deferred:
+        """fn(connection, *args, **kw) in one read-only transaction."""
+        return self.run(fn, *args, write=False, **kw)

@@ -48,6 +48,7 @@ from twisted.internet import defer
 from twisted.logger import Logger
 
 from gxcpoold.amounts import format_gxc, gxc_to_base_units
+from gxcpoold.events import EventHub
 from gxcpoold.ledger import coinselect as cs
 from gxcpoold.ledger import meta
 from gxcpoold.ledger import payoutstore as store
@@ -101,11 +102,12 @@ class PayoutService(SingletonTask):
     node_down_note = "nothing sent this round"
 
     def __init__(self, db, node, *, minimum, fee_account="@pool-fee", mempool_expiry=3600.0,
-                 interval=600.0, expiry_margin=EXPIRY_MARGIN, clock=None):
+                 interval=600.0, expiry_margin=EXPIRY_MARGIN, clock=None, events=None):
         """node: anything with .client (NodeClient) and .pool_address (NodeService);
         with add_template_observer (NodeService), a new block starts a round soon
         after one that sent something, so a large balance is paid block after block."""
         super().__init__(db, interval, clock)
+        self.events = events if events is not None else EventHub(self.clock)
         self.node = node
         self.minimum = minimum
         self.fee_account = fee_account
@@ -215,6 +217,9 @@ class PayoutService(SingletonTask):
                 self.log.info("payout {key}: {amount} GXC to {to} found in block {height}",
                               key=payout.idempotency_key, amount=format_gxc(payout.amount),
                               to=payout.recipient, height=seen.height)
+                self.events.publish("payout.mined", key=payout.idempotency_key,
+                                    recipient=payout.recipient, amount=payout.amount,
+                                    block_height=seen.height)
                 continue
             spent = self._spent_input(payout, view, unspent)
             if spent is not None:
@@ -412,6 +417,8 @@ class PayoutService(SingletonTask):
         fault_point("after-send")
         yield self.db.run(store.mark_sent, payout.id, txid)
         fault_point("after-record")
+        self.events.publish("payout.sent", key=payout.idempotency_key, recipient=recipient,
+                            amount=payout.amount, txid=txid, kind=payout.kind)
         if payout.kind == store.CONSOLIDATION:
             self.log.info("payouts: merging small coins: {amount} GXC from the pool wallet to "
                           "itself (mempool id {txid}; {inputs} inputs at most)",

@@ -13,6 +13,7 @@ from twisted.application.service import MultiService
 from twisted.internet import defer
 from twisted.logger import Logger
 
+from gxcpoold.events import EventHub
 from gxcpoold.ledger import migrate
 from gxcpoold.ledger.blocks import RewardPolicy
 from gxcpoold.ledger.blockscan import BlockScanner
@@ -31,16 +32,18 @@ class LedgerService(MultiService):
     name = "ledger"
     log = Logger()
 
-    def __init__(self, config, node, reactor):
+    def __init__(self, config, node, reactor, events=None):
         super().__init__()
         self.reactor = reactor
+        events = events if events is not None else EventHub(reactor)
         self.db = Database(config.database_url, reactor=reactor)
         policy = RewardPolicy.from_config(config)
         d = config.database
         self.shares = ShareWriter(self.db, spill_path=os.path.join(config.state_dir, SPILL_FILE),
                                   batch_size=d.share_batch_size,
                                   flush_interval=d.share_flush_interval,
-                                  stats_retention=d.stats_retention_days * 86400.0)
+                                  stats_retention=d.stats_retention_days * 86400.0,
+                                  events=events)
         self.blocks = DurableBlockRecorder(self.db, policy, self.shares,
                                            os.path.join(config.state_dir, BLOCKS_DIR),
                                            clock=reactor)
@@ -50,11 +53,11 @@ class LedgerService(MultiService):
         self.blocks.recovery_observers.append(self.scanner.request)
         self.unlocker = Unlocker(self.db, node.client, policy, maturity=maturity_for(config),
                                  interval=config.payouts.unlock_interval,
-                                 share_writer=self.shares)
+                                 share_writer=self.shares, events=events)
         self.payouts = PayoutService(self.db, node, minimum=config.payouts.minimum,
                                      fee_account=config.payouts.fee_account,
                                      mempool_expiry=config.payouts.mempool_expiry,
-                                     interval=config.payouts.interval)
+                                     interval=config.payouts.interval, events=events)
         self.pruner = SharePruner(self.db, PruneRule.from_config(config),
                                   interval=config.payouts.share_prune_interval,
                                   difficulty=template_difficulty(node))
@@ -119,8 +122,8 @@ class LedgerService(MultiService):
                 loop.interval = step
 
 
-def add_ledger(top, config, node, reactor):
+def add_ledger(top, config, node, reactor, events=None):
     """Attach the ledger to the pool; returns (share_sink, block_recorder) for Stratum."""
-    ledger = LedgerService(config, node, reactor)
+    ledger = LedgerService(config, node, reactor, events)
     ledger.setServiceParent(top)
     return ledger.shares, ledger.blocks

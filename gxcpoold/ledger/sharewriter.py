@@ -25,6 +25,7 @@ from twisted.logger import Logger
 from twisted.python.threadpool import ThreadPool
 
 from gxcpoold.durable import fsync_directory
+from gxcpoold.events import EventHub
 from gxcpoold.ledger.schema import spill_replays
 from gxcpoold.ledger.sharestore import ShareStore, prune_stats
 from gxcpoold.ledger.spill import (READY_SUFFIX, Sealed, ShareJournal,
@@ -45,9 +46,11 @@ class ShareWriter(Service):
     log = Logger()
 
     def __init__(self, db, *, spill_path, batch_size=5000, flush_interval=1.0,
-                 stats_retention=7 * 86400.0, clock=None):
+                 stats_retention=7 * 86400.0, clock=None, events=None):
         self.db = db
         self.clock = clock or db.reactor
+        self.events = events if events is not None else EventHub(self.clock)
+        self.last_write_seconds = None   # how long the last batch took to commit
         self.batch_size = batch_size
         self.flush_interval = flush_interval
         self.stats_retention = stats_retention
@@ -223,10 +226,14 @@ class ShareWriter(Service):
                 self.unjournaled[:0] = batch
                 return
         while self.queue:
+            before, started = self.written, time.monotonic()
             ok = yield self.db.in_thread(self._write, self.queue[0])
             if not ok:
                 return
             self.queue.popleft()
+            self.last_write_seconds = time.monotonic() - started
+            self.events.publish("shares.written", count=self.written - before,
+                                seconds=self.last_write_seconds)
 
     def _write(self, item):
         """On the database thread: one sealed file (or unjournaled batch) in one

@@ -19,6 +19,7 @@ from sqlalchemy import and_, select, update
 from twisted.internet import defer
 from twisted.logger import Logger
 
+from gxcpoold.events import EventHub
 from gxcpoold.ledger import meta
 from gxcpoold.ledger.accounts import IMMATURE, MATURE, VOID, add_to_balance
 from gxcpoold.ledger.blocks import OPEN_STATUSES, accept_block
@@ -97,8 +98,9 @@ class Unlocker(SingletonTask):
     log = Logger()
 
     def __init__(self, db, client, policy, *, maturity, interval=30.0, share_writer=None,
-                 clock=None):
+                 clock=None, events=None):
         super().__init__(db, interval, clock)
+        self.events = events if events is not None else EventHub(self.clock)
         self.client = client
         self.policy = policy
         self.maturity = maturity
@@ -138,11 +140,15 @@ class Unlocker(SingletonTask):
                                   "found in the chain by the unlocker")
                 self.log.info("block {height} {hash} is in the chain; credited",
                               height=block.height, hash=block.hash)
+                self.events.publish("block.confirmed", height=block.height, hash=block.hash,
+                                    confirmations=confirmations)
             if confirmations >= self.maturity:
                 moved = yield self.db.run(mature_block, block.id, confirmations, now)
                 self.log.info("block {height} {hash} mature after {c} confirmations: {moved} "
                               "base units to balances", height=block.height, hash=block.hash,
                               c=confirmations, moved=moved)
+                self.events.publish("block.matured", height=block.height, hash=block.hash,
+                                    moved=moved)
             else:
                 yield self.db.run(set_confirmations, block.id, confirmations, now)
 
@@ -150,6 +156,8 @@ class Unlocker(SingletonTask):
         if block.credited or block.status == ACCEPTED:
             self.log.warn("block {height} {hash} orphaned: the chain has {other} there",
                           height=block.height, hash=block.hash, other=on_chain)
+            self.events.publish("block.orphaned", height=block.height, hash=block.hash,
+                                reason="the chain has %s there" % on_chain)
             return self.db.run(void_block, block.id, ORPHANED,
                                "height %d holds %s" % (block.height, on_chain), now)
         assert block.status in (CANDIDATE, SUBMITTED)

@@ -31,6 +31,7 @@ from twisted.internet.defer import Deferred
 from twisted.internet.task import deferLater
 from twisted.logger import Logger
 
+from gxcpoold.events import EventHub
 from gxcpoold.node.callqueue import SUBMIT
 from gxcpoold.node.errors import (NodeError, NodeRequestTooLarge, NodeRPCError,
                                   NodeTransportError)
@@ -57,7 +58,7 @@ class BlockSubmitter(Service):
     stop_timeout = 60.0                   # seconds; systemd's TimeoutStopSec is 90
 
     def __init__(self, client, recorder, *, clock, refresh=None, retries=3, retry_pause=1.0,
-                 mined_txids=None, max_fallbacks=MAX_FALLBACKS):
+                 mined_txids=None, max_fallbacks=MAX_FALLBACKS, events=None):
         """client: NodeClient; recorder: BlockRecorder; refresh(): Deferred
         fetching a template now.  mined_txids: a set (or MinedTxids) this
         fills with txids the node has mined (share it with
@@ -76,7 +77,8 @@ class BlockSubmitter(Service):
         self._unfinished = set()          # Deferreds of entries not finished (for stopping)
         self._outage_height = None        # the height whose node outage was logged
         self._recorder_failing = False
-        self.outcomes = deque(maxlen=1000)  # (height, hash, status, reason), for tests and stats
+        # every outcome is a "block.submitted" event (gxcpoold/events.py)
+        self.events = events if events is not None else EventHub(clock)
         self.counts = Counter()           # status -> candidates; "not sent" for shares only
 
     # ------------------------------------------------------------ admission
@@ -155,7 +157,9 @@ class BlockSubmitter(Service):
         entry.done.callback(status)
 
     def _report(self, candidate, status, reason):
-        self.outcomes.append((candidate.height, candidate.hash, status, reason))
+        self.events.publish("block.submitted", height=candidate.height, hash=candidate.hash,
+                            algorithm=candidate.algorithm, address=candidate.address,
+                            worker=candidate.worker, status=status, reason=reason)
         self.counts[status] += 1
         if status == ACCEPTED:
             self._outage_height = None

@@ -12,7 +12,7 @@ from gxcpoold.stratum.pipeline import SharePipeline
 from gxcpoold.stratum.service import StratumService
 
 
-def add_mining(parent, config, node, reactor, *, share_sink, block_recorder):
+def add_mining(parent, config, node, reactor, *, share_sink, block_recorder, events=None):
     """Attach the submitter and, per enabled algorithm, its services, jobs and
     Stratum port to parent; returns {algorithm name: StratumService}."""
     # txids the node mined, kept out of later jobs (node defect 6); one set for
@@ -23,11 +23,11 @@ def add_mining(parent, config, node, reactor, *, share_sink, block_recorder):
     # One submission per height in flight for the whole pool, whichever
     # algorithm found the block (spec/gxc-node.md 6.1).
     submitter = BlockSubmitter(node.client, block_recorder, clock=reactor,
-                               refresh=node.watcher.refresh, mined_txids=mined)
+                               refresh=node.watcher.refresh, mined_txids=mined, events=events)
     submitter.setServiceParent(parent)
     pipeline = SharePipeline(share_sink, submitter.submit, clock=reactor,
                              pool_address=lambda: node.pool_address,
-                             instance_id=config.cluster.instance_id)
+                             instance_id=config.cluster.instance_id, events=events)
     bans = BanList(reactor, config.stratum["sha256d"].ban_seconds)   # shared by every port
     ports = {}
     for name in ALGORITHMS:

@@ -7,13 +7,15 @@ and the ledger's business, not the miner's connection's).
 from twisted.internet import defer
 from twisted.logger import Logger
 
+from gxcpoold.events import EventHub
 from gxcpoold.shares import BlockCandidate, ShareRecord
 
 
 class SharePipeline:
     log = Logger()
 
-    def __init__(self, share_sink, submit_block, *, pool_address, clock, instance_id=0):
+    def __init__(self, share_sink, submit_block, *, pool_address, clock, instance_id=0,
+                 events=None):
         """share_sink: add_share(ShareRecord) (gxcpoold/shares.py).
         submit_block(candidate) -> Deferred: the block path (node/submitter.py).
         pool_address: callable giving the address blocks pay to."""
@@ -22,6 +24,7 @@ class SharePipeline:
         self.pool_address = pool_address
         self.clock = clock
         self.instance_id = instance_id
+        self.events = events if events is not None else EventHub(clock)
         self.blocks_found = 0
         self._candidate_height = None   # (height, parent) of the last candidate logged
 
@@ -53,6 +56,8 @@ class SharePipeline:
             self.log.info("{algorithm} block candidate {hash} at height {height} by "
                           "{address}.{worker}", algorithm=algorithm.NAME, hash=result.hash_hex,
                           height=job.height, address=address, worker=worker)
+            self.events.publish("block.found", height=job.height, hash=result.hash_hex,
+                                algorithm=algorithm.NAME, address=address, worker=worker)
         if self.submit_block is None:
             self.log.error("no block submitter configured; candidate {hash} dropped",
                            hash=result.hash_hex)

@@ -126,10 +126,12 @@ class EndToEnd(unittest.TestCase):
         height_before = self.devnode.node.chain.n
 
         # Blocks found by the miner, submitted by the pool, accepted by the node.
-        accepted = lambda: [o for o in self.submitter.outcomes if o[2] == ACCEPTED]
+        accepted = lambda: [(e.data["height"], e.data["hash"])
+                            for e in self.submitter.events.of_kind("block.submitted")
+                            if e.data["status"] == ACCEPTED]
         await wait_for(lambda: len(accepted()) >= 2, "two accepted blocks")
         chain = self.devnode.node.chain
-        for height, block_hash, _, _ in accepted():
+        for height, block_hash in accepted():
             assert (await self.node.client.getblockhash(height)) == block_hash
             assert block_hash.startswith("000000")
         assert chain.n >= height_before + 2
