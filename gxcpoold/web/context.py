@@ -20,6 +20,16 @@ class WebContext:
     submitter: object = None       # gxcpoold.node.submitter.BlockSubmitter
     started_at: float = 0.0
     on_stop: list = field(default_factory=list)   # callables run when the web stops
+    cache: object = None           # gxcpoold.web.cache.ReadCache (set in __post_init__)
+
+    def __post_init__(self):
+        from gxcpoold.web.cache import ReadCache
+        if self.cache is None:
+            self.cache = ReadCache(self)
+
+    def cached(self, fn, *args, ttl=None):
+        """Like read(), answered from a cache of a few seconds (gxcpoold/web/cache.py)."""
+        return self.cache.read(fn, *args, ttl=ttl)
 
     def read(self, fn, *args, **kw):
         """fn(connection, *args, **kw) on the read pool: a Deferred."""
