@@ -21,6 +21,7 @@ class WebContext:
     started_at: float = 0.0
     on_stop: list = field(default_factory=list)   # callables run when the web stops
     cache: object = None           # gxcpoold.web.cache.ReadCache (set in __post_init__)
+    event_streams: object = None   # gxcpoold.web.sse.EventStreams (set by sse.add_routes)
 
     def __post_init__(self):
         from gxcpoold.web.cache import ReadCache
