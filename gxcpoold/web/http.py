@@ -112,7 +112,7 @@ def client_ip(request, trusted_proxies=()) -> str:
     if ip in trusted_proxies:
         forwarded = request.getHeader(b"x-forwarded-for")
         if forwarded:
-            last = forwarded.split(",")[-1].strip()
+            last = forwarded.decode("latin-1").split(",")[-1].strip()
             if last and len(last) <= 64:
                 return last
     return ip
