@@ -129,6 +129,7 @@ def test_every_acknowledged_share_survives_sigkill(tmp_path):
         url = node_out.wait(r"listening on (http://127\.0\.0\.1:\d+)").group(1)
         state = tmp_path / "state"
         env = dict(ENV, GXCPOOL_STRATUM_SHA256D_ENDPOINT="tcp:0:interface=127.0.0.1",
+                   GXCPOOL_WEB_ENDPOINT="tcp:0:interface=127.0.0.1",
                    GXCPOOL_STRATUM_SHA256D_MIN_DIFFICULTY="1e-12",
                    GXCPOOL_STRATUM_SHA256D_START_DIFFICULTY="1e-10")
         database = str(state / "gxcpool.sqlite3")
