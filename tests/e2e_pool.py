@@ -24,21 +24,24 @@ ALGORITHMS = ("sha256d", "ethash", "gxhash")
 BAD_LINES = {"tracebacks": "Traceback", "critical": "#critical]", "errors": "#error]"}
 
 
+# At D = 1 a block is 16 hashes, below the sha256d and (devnet) ethash
+# share floors, so no cap at the block difficulty applies to them
+# (stratum/vardiff.py): every share is a block candidate, and the start
+# difficulty sets how soon the first comes.  sha256d's default, 1 (4e9
+# hashes), takes a CPU thread minutes; its floor takes a fraction of a
+# second.  ethash's devnet start, 2000 hashes, takes the light-cache
+# miner seconds on a loaded machine; 200 a fraction of that.  gxhash's
+# floor is below 16, so its shares are capped at the block difficulty.
+D1_START_DIFFICULTY = {"sha256d": 0.0001, "ethash": 200.0}
+
+
 def write_config(state, ports):
     lines = ["[pool]", 'state_dir = "%s"' % state]
     for name in ALGORITHMS:
         lines += ["[stratum.%s]" % name,
                   'endpoint = "tcp:%d:interface=127.0.0.1"' % ports[name]]
-    # At D = 1 a block is 16 hashes, below the sha256d and (devnet) ethash
-    # share floors, so no cap at the block difficulty applies to them
-    # (stratum/vardiff.py): every share is a block candidate, and the start
-    # difficulty sets how soon the first comes.  sha256d's default, 1 (4e9
-    # hashes), takes a CPU thread minutes; its floor takes a fraction of a
-    # second.  ethash's devnet start, 2000 hashes, takes the light-cache
-    # miner seconds on a loaded machine; 200 a fraction of that.  gxhash's
-    # floor is below 16, so its shares are capped at the block difficulty.
-    lines.insert(lines.index("[stratum.sha256d]") + 2, "start_difficulty = 0.0001")
-    lines.insert(lines.index("[stratum.ethash]") + 2, "start_difficulty = 200.0")
+    for name, start in D1_START_DIFFICULTY.items():
+        lines.insert(lines.index("[stratum.%s]" % name) + 2, "start_difficulty = %r" % start)
     lines += ["[payouts]",
               # every share of the run counts whole in each block's PPLNS
               # window, so a block's credited work is a sum the test can redo
