@@ -136,10 +136,10 @@ class WalletBalance:
     BALANCE_TTL seconds whatever the traffic (callers meanwhile share the
     answer, or the question in flight).  Answers (units or None, reason)."""
 
-    def __init__(self, ctx, ttl=BALANCE_TTL, timeout=BALANCE_TIMEOUT):
+    def __init__(self, ctx, ttl=None, timeout=None):
         self.ctx = ctx
-        self.ttl = ttl
-        self.timeout = timeout
+        self.ttl = BALANCE_TTL if ttl is None else ttl
+        self.timeout = BALANCE_TIMEOUT if timeout is None else timeout
         self._answer = None          # (time, address, (units, reason))
         self._waiting = None
 
@@ -162,7 +162,8 @@ class WalletBalance:
             self._waiting.append(d)
             return d
         self._waiting = [d]
-        asking = node.client.getbalance(address)
+        # maybeDeferred: a client that raises at once is a failed answer, not a 500
+        asking = defer.maybeDeferred(node.client.getbalance, address)
         asking.addTimeout(self.timeout, self.ctx.clock)
         asking.addCallbacks(self._spendable, self._failed)
         asking.addCallback(self._answered, now, address)

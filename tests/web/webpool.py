@@ -101,7 +101,7 @@ class WalletClient:
         if self.hang:
             return defer.Deferred()
         if self.error is not None:
-            return defer.fail(NodeRPCError(-1, self.error))
+            return defer.fail(NodeRPCError("getbalance", -4, self.error))
         return defer.succeed(base_units_to_gxc(self.balance))
 
 
@@ -305,7 +305,7 @@ class WebPool:
         self.forget_cache()
 
     async def add_block(self, finder, *, status=MATURE, height=None, worker="rig",
-                        algorithm="sha256d", reward=5_000_000_000, difficulty=4.0, age=30.0,
+                        algorithm="sha256d", reward=5_000_000_000, difficulty=6.0, age=30.0,
                         at=None, confirmations=None, reason=""):
         """A block the pool found, moved to `status` the way the pool moves it:
         accepted blocks are credited (immature), mature ones moved to balances,
