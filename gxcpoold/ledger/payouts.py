@@ -418,7 +418,7 @@ class PayoutService(SingletonTask):
         yield self.db.run(store.mark_sent, payout.id, txid)
         fault_point("after-record")
         self.events.publish("payout.sent", key=payout.idempotency_key, recipient=recipient,
-                            amount=payout.amount, txid=txid, kind=payout.kind)
+                            amount=payout.amount, txid=txid, payout_kind=payout.kind)
         if payout.kind == store.CONSOLIDATION:
             self.log.info("payouts: merging small coins: {amount} GXC from the pool wallet to "
                           "itself (mempool id {txid}; {inputs} inputs at most)",
