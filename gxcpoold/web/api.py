@@ -80,6 +80,9 @@ class Shaper:
 def parameter(request, name, key):
     """A query parameter read with the bounds the document states (400 outside them)."""
     kind, bounds, default, _ = PARAMETERS[key]
+    if query_arg(request, name) == "":
+        # the document's types have no empty value: "?limit=" is a mistake, not the default
+        raise ApiError(400, "parameter %r is empty; leave it out for the default" % name)
     if kind == "int":
         return int_arg(request, name, default=default, minimum=bounds[0], maximum=bounds[1])
     return choice_arg(request, name, bounds, default=default)
@@ -293,7 +296,7 @@ def add_routes(app, ctx):
         limit = parameter(request, "limit", "payouts_limit")
         offset = parameter(request, "offset", "offset")
         text = query_arg(request, "address")
-        address = valid_address(config, text) if text else None
+        address = None if text is None else valid_address(config, text)
         page = await ctx.cached(queries.payouts_page, limit, offset, address)
         return answer(request, shape("PayoutsPage", dict(page, limit=limit, offset=offset)))
 

@@ -106,8 +106,11 @@ def obj(description, properties, optional=()):
             "additionalProperties": False}
 
 
+WINDOW_NAMES = {"10m": "The last 10 minutes.", "1h": "The last hour.", "24h": "The last day."}
+
+
 def _windows(item, description):
-    return obj(description, {w: dict(item) for w in WINDOWS})
+    return obj(description, {w: dict(item, description=WINDOW_NAMES[w]) for w in WINDOWS})
 
 
 def _address_pattern(network, lenient):
@@ -175,10 +178,10 @@ def schemas(network="testnet", lenient=False):
             "miners_total": integer("Miners ever seen."),
             "total_hash_rate": number("The pool's hashrate over the last 10 minutes, "
                                       "hashes per second."),
-            "hashrate": ref("HashrateWindows"),
-            "shares": ref("ShareCounts"),
+            "hashrate": ref("HashrateWindows", "Pool hashrate per window and algorithm."),
+            "shares": ref("ShareCounts", "Accepted shares per window."),
             "blocks_found": integer("Blocks found (all outcomes but rejected)."),
-            "blocks": ref("BlockCounts"),
+            "blocks": ref("BlockCounts", "Blocks by outcome."),
             "last_block": ref("Block", "The most recent block, or null.", nullable=True),
             **money("commission_earned", "Pool fees credited so far"),
             **money("total_payouts", "Payouts sent or confirmed so far"),
@@ -210,7 +213,7 @@ def schemas(network="testnet", lenient=False):
         "Worker": obj("One of a miner's workers (rigs).", {
             "name": string("Worker name as the miner sent it (\"\" when none)."),
             "last_share_at": number("Its last accepted share, Unix seconds."),
-            "hashrate": ref("WorkerHashrate"),
+            "hashrate": ref("WorkerHashrate", "Its hashrate per window."),
             "shares_24h": integer("Accepted shares over the last day."),
         }),
         "Balances": obj("What the pool owes a miner.", {
@@ -257,12 +260,12 @@ def schemas(network="testnet", lenient=False):
             "address": address,
             "first_seen": number("Its first accepted share, Unix seconds."),
             "last_share_at": number("Its last accepted share, Unix seconds.", nullable=True),
-            "hashrate": ref("HashrateWindows"),
+            "hashrate": ref("HashrateWindows", "Its hashrate per window and algorithm."),
             "workers": array(ref("Worker"), "Its workers with a share in the last day, "
                              "busiest first (at most 500)."),
             "workers_total": integer("Its workers with a share in the last day."),
-            "shares": ref("ShareCounts"),
-            "balances": ref("Balances"),
+            "shares": ref("ShareCounts", "Its accepted shares per window."),
+            "balances": ref("Balances", "What the pool owes it."),
             "blocks_found": integer("Blocks this miner found."),
             "credits": array(ref("Credit"), "Its last 50 credits, newest first."),
             "payouts": array(ref("Payout"), "Its last 50 payouts, newest first."),
@@ -283,7 +286,7 @@ def schemas(network="testnet", lenient=False):
             "pool_address": string("The pool wallet's address.", nullable=True),
             **money("wallet", "Spendable balance of the pool wallet; null when the node "
                     "cannot be asked", nullable=True),
-            "owed": ref("Owed"),
+            "owed": ref("Owed", "What the ledger owes miners."),
             **money("pool_accounts", "Mature balances of the pool's own accounts (fees)"),
             **money("shortfall", "How much the wallet lacks to pay every mature balance "
                     "(0 when it covers them; null when unknown)", nullable=True),
@@ -328,7 +331,7 @@ def schemas(network="testnet", lenient=False):
             "template_time": integer("The node's clock in the current template, Unix "
                                      "seconds.", nullable=True, minimum=None),
             "pool_address": string("The address block rewards are paid to.", nullable=True),
-            "node": ref("NodeHealth"),
+            "node": ref("NodeHealth", "The node link's health."),
         }),
         "DagState": obj("The ethash DAG on this port.", {
             "dag_mode": enum(("full", "light"), "Configured: full DAG or light cache only."),
@@ -374,7 +377,8 @@ def schemas(network="testnet", lenient=False):
                 "latency": number("Seconds it took.", nullable=True),
                 "error": string("What failed.", nullable=True),
             }),
-            "shares": ref("ShareWriterState", nullable=True),
+            "shares": ref("ShareWriterState", "Null when the web runs without the ledger's "
+                          "share writer.", nullable=True),
             "stratum": array(ref("Listener"), "Each enabled Stratum port."),
             "payouts": obj("The payout processor.", {
                 "halted": boolean("Payouts are stopped until the operator resumes them."),
@@ -500,7 +504,7 @@ def build_document(network="testnet", lenient=False, title="gxcpool"):
     health["503"] = _json("Health", ERRORS["503"])
     paths["/api/openapi.json"] = {"get": {
         "summary": "This document", "tags": ["pool"], "operationId": "getOpenAPI",
-        "description": "The OpenAPI 3.1 description of the API.",
+        "description": "The OpenAPI 3.1 description of the API.", "parameters": [],
         "responses": {"200": {"description": "The document.", "content": {
             "application/json": {"schema": {"type": "object", "required": ["openapi", "paths"]}}}},
             "429": _json("Error", ERRORS["429"])}}}

@@ -469,6 +469,9 @@ BAD_REQUESTS = [
     ("/api/payouts?address=" + "tGXC" + "a" * 300, "address"),
     ("/api/leaderboard?by=luck", "by"),
     ("/api/leaderboard?window=7d", "window"),
+    ("/api/leaderboard?window=", "window"),
+    ("/api/blocks?limit=", "limit"),
+    ("/api/payouts?address=", "address"),
     ("/api/leaderboard?limit=1000", "limit"),
     ("/api/miners/nope", "address"),
     ("/api/miners/GXC" + "0" * 34, "address"),                 # a mainnet address
