@@ -516,7 +516,7 @@ def build_document(network="testnet", lenient=False, title="gxcpool"):
             "description": (
                 "Read-only JSON API of a GXC mining pool.  Every answer is JSON; errors are "
                 "{\"error\": {\"status\", \"message\"}}.  Amounts are integers of base units "
-                "(1e-8 GXC), each next to an `_gxc` field holding the same amount exactly as "
+                "(1e-8 GXC), each next to an _gxc field holding the same amount exactly as "
                 "decimal text; never a floating-point number.  Times are Unix seconds; "
                 "hashrates are hashes per second.  Requests are limited per client address "
                 "(429 with Retry-After beyond the limit)."),
