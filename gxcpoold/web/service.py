@@ -29,6 +29,14 @@ class WebService(Service):
         self.port = None
         self._waiting = []
 
+    def reconfigure(self, config):
+        """SIGHUP: what the pages show (fee, payouts, ports) and the [web] limits
+        follow at once; the endpoint needs a restart (gxcpoold/reload.py)."""
+        self.ctx.config = config
+        web = config.web
+        self.limiter.rate, self.limiter.burst = float(web.api_rate), float(web.api_burst)
+        self.site.trusted_proxies = tuple(web.trusted_proxies)
+
     def startService(self):
         super().startService()
         endpoint = serverFromString(self.ctx.clock, self.ctx.config.web.endpoint)

@@ -7,9 +7,9 @@ once per interval for all streams together (through the read cache), never
 once per stream.  At most [web] max_event_streams are open; beyond that the
 answer is 503, and a page without its stream still works (it is plain HTML).
 """
+from twisted.internet import defer
 from twisted.internet.task import LoopingCall
 from twisted.logger import Logger
-from twisted.web.server import NOT_DONE_YET
 
 from gxcpoold.ledger import queries
 from gxcpoold.web.http import error_body, json_bytes
@@ -33,7 +33,7 @@ class EventStreams:
 
     def __init__(self, ctx):
         self.ctx = ctx
-        self.streams = set()
+        self.streams = {}       # request -> the Deferred that ends its response
         self._unsubscribe = None
         self._timer = None
         self._last_stats = None
@@ -52,16 +52,27 @@ class EventStreams:
         request.write(b"retry: %d\n\n" % RETRY_MS)
         if self._last_stats is not None:
             request.write(sse_frame("stats", self._last_stats))
-        self.streams.add(request)
+        # Klein finishes the response when the handler's answer arrives: the
+        # answer is this Deferred, fired (with nothing more to write) when the
+        # stream ends on our side; a reader who leaves cancels it.
+        done = defer.Deferred(lambda _: self._closed(request))
+        self.streams[request] = done
         request.notifyFinish().addBoth(lambda _: self._closed(request))
         if len(self.streams) == 1:
             self._start()
-        return NOT_DONE_YET
+        return done
 
     def _closed(self, request):
-        self.streams.discard(request)
-        if not self.streams:
+        if self.streams.pop(request, None) is not None and not self.streams:
             self._stop()
+
+    def _end(self, request):
+        done = self.streams.pop(request, None)
+        if done is not None and not done.called:
+            channel = request.channel
+            done.callback(b"")
+            if channel is not None:
+                channel.loseConnection()  # not kept alive: the pool is going away
 
     def _send(self, frame):
         for request in list(self.streams):
@@ -74,8 +85,8 @@ class EventStreams:
             if buffered > MAX_BUFFERED:
                 self.log.info("dropping a slow event stream reader ({kb} KiB behind)",
                               kb=buffered >> 10)
-                self.streams.discard(request)
-                transport.loseConnection()
+                self.streams.pop(request, None)
+                transport.abortConnection()
                 continue
             request.write(frame)
 
@@ -99,9 +110,7 @@ class EventStreams:
         """The web is stopping: end every stream (browsers reconnect later)."""
         self._stop()
         for request in list(self.streams):
-            self.streams.discard(request)
-            if not request.finished and not request._disconnected:
-                request.finish()
+            self._end(request)
 
     def _on_event(self, event):
         self._send(sse_frame(event.kind, event.as_json()))
