@@ -178,10 +178,21 @@ def _legend(lines):
     return parts
 
 
-def _empty_note(frame):
+def _empty_note(frame, note="no data yet"):
     return ['<text class="chart-empty" x="%s" y="%s" text-anchor="middle" fill="#57606a" '
-            'font-size="13">no data yet</text>'
-            % (_num(MARGIN_LEFT + frame.plot_width / 2), _num(MARGIN_TOP + frame.plot_height / 2))]
+            'font-size="13">%s</text>'
+            % (_num(MARGIN_LEFT + frame.plot_width / 2), _num(MARGIN_TOP + frame.plot_height / 2),
+               escape(note))]
+
+
+def _quiet(lines):
+    """The note for a chart with nothing to show, or None."""
+    points = [p for line in lines for p in line.points]
+    if not points:
+        return "no data yet"
+    if not any(v for _, v in points):
+        return "no shares in this period"
+    return None
 
 
 def _open(title, label, desc, width, height, kind):
@@ -209,8 +220,9 @@ def line_chart(lines, *, title, label=None, value_format=formats.count, step=Non
     frame, ticks = _frame_for(lines, step, width, height)
     parts = _open(title, label or title, _summary(lines, value_format), width, height, "line")
     parts += _grid(frame, ticks, value_format)
-    if not any(line.points for line in lines):
-        parts += _empty_note(frame)
+    note = _quiet(lines)
+    if note:
+        parts += _empty_note(frame, note)
     for index, line in enumerate(lines):
         coords = [(frame.x(t + step / 2), frame.y(v)) for t, v in line.points]
         css = escape(line.css)
@@ -243,8 +255,9 @@ def bar_chart(points, *, title, label=None, value_format=formats.count, css="sha
     frame, ticks = _frame_for([line], step, width, height, whole=True)
     parts = _open(title, label or title, _summary([line], value_format), width, height, "bar")
     parts += _grid(frame, ticks, value_format)
-    if not points:
-        parts += _empty_note(frame)
+    note = _quiet([line])
+    if note:
+        parts += _empty_note(frame, note)
     bar = frame.plot_width * step / (frame.t1 - frame.t0)
     gap = min(2.0, bar * 0.2)
     parts.append('<g class="chart-bars chart-s-%s" fill="currentColor">' % escape(css))

@@ -59,7 +59,7 @@ def count(value):
 def percent(fraction, digits=1):
     if fraction is None or not math.isfinite(fraction):
         return "–"
-    return "%.*f %%" % (digits, 100.0 * fraction)
+    return "{:,.{}f} %".format(100.0 * fraction, digits)
 
 
 def utc(seconds):
