@@ -274,9 +274,16 @@ def bar_chart(points, *, title, label=None, value_format=formats.count, css="sha
 
 # ------------------------------------------------------------ from the read model
 
+def complete(series):
+    """The buckets with measured time: the one just begun (no complete
+    minute yet, "seconds" 0) would draw a false drop to zero at the end."""
+    return [p for p in series if p.get("seconds", 1) > 0]
+
+
 def hashrate_chart(series, *, title, algorithms=()):
     """The total hashrate of a hashrate_series, with one line per algorithm
     of `algorithms` when more than one of them has work in it."""
+    series = complete(series)
     total = Line("total", "total", [(p["time"], p["hashrate"]) for p in series])
     lines = [total]
     busy = [name for name in algorithms
@@ -290,6 +297,7 @@ def hashrate_chart(series, *, title, algorithms=()):
 
 def shares_chart(series, *, title):
     """Accepted shares per bucket of a hashrate_series."""
+    series = complete(series)
     return bar_chart([(p["time"], p["shares"]) for p in series], title=title,
                      label=title + " (accepted shares per interval)",
                      value_format=lambda v: formats.si(v))

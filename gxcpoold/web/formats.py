@@ -93,7 +93,9 @@ def ago(seconds, now):
 
 
 def duration(seconds):
-    """A span: '45 s', '10 min', '2 h 5 min', '3 d 4 h'."""
+    """A span: 'under 1 s', '45 s', '10 min', '2 h 5 min', '3 d 4 h'."""
+    if seconds < 1:
+        return "under 1 s"
     seconds = int(seconds)
     if seconds < 60:
         return "%d s" % seconds

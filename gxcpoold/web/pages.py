@@ -30,8 +30,12 @@ PAGE_SIZE = 25
 MAX_PAGE = 100_000
 RECENT_BLOCKS = 10
 TOP_MINERS = 10
-SERIES_SPAN, SERIES_STEP = 86400, 600       # charts: the last 24 h in 10-minute buckets
+# chart periods: span and bucket seconds (the read model's stats are per minute)
+CHART_SPANS = {"1h": (3600, 60), "24h": (86400, 600), "7d": (7 * 86400, 3600)}
+CHART_TITLES = {"1h": "last hour", "24h": "last 24 h", "7d": "last 7 days"}
+SHARE_BUCKETS = {"1h": "minute", "24h": "10 minutes", "7d": "hour"}
 WALLET_TTL = 30.0                           # seconds a node wallet balance is shown for
+WALLET_WAIT = 2.0                           # seconds a page waits for the node's answer
 LEADERBOARD_ORDERS = ("work", "hashrate", "blocks")
 LEADERBOARD_WINDOWS = {"1h": 3600, "24h": 86400, "7d": 7 * 86400}
 STATIC_FILES = {
@@ -77,32 +81,50 @@ def load_static():
 class WalletBalance:
     """The node wallet's balance for the pool address, asked at most every
     WALLET_TTL seconds and one request at a time (the node takes one call at
-    once; a busy dashboard must not queue behind-the-scenes calls before
-    templates and block submissions)."""
+    once: a busy dashboard must not queue calls before templates and block
+    submissions).  A page waits at most WALLET_WAIT seconds for it and shows
+    "unknown" meanwhile; the answer still serves the pages after it."""
 
     def __init__(self, ctx):
         self.ctx = ctx
         self._value = None          # (time, base units or None)
-        self._pending = None
+        self._waiting = None        # [Deferred] while a request is out
 
     def get(self):
-        """Deferred of base units, or None when the node cannot tell."""
+        """Deferred of base units, or None when the node cannot tell (in time)."""
         node = self.ctx.node
-        now = self.ctx.clock.seconds()
-        if self._value is not None and now - self._value[0] < WALLET_TTL:
+        if self._fresh():
             return defer.succeed(self._value[1])
         if node is None or not node.pool_address or node.health.state == "down":
             return defer.succeed(None)
-        if self._pending is not None:
-            d = defer.Deferred()
-            self._pending.append(d)
-            return d
-        self._pending = []
-        d = node.client.getbalance(node.pool_address)
-        d.addCallback(lambda gxc: gxc_to_base_units(gxc, exact=False))
-        d.addErrback(self._failed)
-        d.addCallback(self._done, now)
-        return d
+        if self._waiting is None:
+            self._waiting = []
+            d = node.client.getbalance(node.pool_address)
+            d.addCallback(lambda gxc: gxc_to_base_units(gxc, exact=False))
+            d.addErrback(self._failed)
+            d.addCallback(self._done, self.ctx.clock.seconds())
+            if self._fresh():                   # answered at once
+                return defer.succeed(self._value[1])
+        waiter = defer.Deferred()
+        self._waiting.append(waiter)
+        timer = self.ctx.clock.callLater(WALLET_WAIT, self._give_up, waiter)
+        waiter.addBoth(self._cancel_timer, timer)
+        return waiter
+
+    def _fresh(self):
+        return (self._value is not None
+                and self.ctx.clock.seconds() - self._value[0] < WALLET_TTL)
+
+    @staticmethod
+    def _give_up(waiter):
+        if not waiter.called:
+            waiter.callback(None)
+
+    @staticmethod
+    def _cancel_timer(result, timer):
+        if timer.active():
+            timer.cancel()
+        return result
 
     def _failed(self, failure):
         if not failure.check(AmountError):
@@ -112,10 +134,10 @@ class WalletBalance:
 
     def _done(self, value, started):
         self._value = (started, value)
-        waiting, self._pending = self._pending or [], None
-        for d in waiting:
-            d.callback(value)
-        return value
+        waiting, self._waiting = self._waiting or [], None
+        for waiter in waiting:
+            if not waiter.called:
+                waiter.callback(value)
 
 
 def solvency(wallet, owed):
@@ -206,12 +228,26 @@ class Pages:
 
     # ---------------------------------------------------------------- pages
 
+    def chart_span(self, request):
+        return choice_arg(request, "chart", tuple(CHART_SPANS), default="24h")
+
+    def chart_values(self, series, span, whose):
+        return {
+            "span": span, "spans": list(CHART_SPANS),
+            "hashrate_chart": charts.hashrate_chart(
+                series, title="%s hashrate, %s" % (whose, CHART_TITLES[span]),
+                algorithms=self.ported()),
+            "shares_chart": charts.shares_chart(
+                series, title="Accepted shares per %s" % SHARE_BUCKETS[span]),
+        }
+
     async def dashboard(self, request):
+        span = self.chart_span(request)
         now = self.now()
         fee_account = self.ctx.config.payouts.fee_account
         summary, series, recent, top, owed, wallet = await defer.gatherResults([
             self.read(queries.pool_summary, now, fee_account),
-            self.read(queries.hashrate_series, now, SERIES_SPAN, SERIES_STEP),
+            self.read(queries.hashrate_series, now, *CHART_SPANS[span]),
             self.read(queries.blocks_page, RECENT_BLOCKS, 0, None),
             self.read(queries.active_miners, now, TOP_MINERS, 0),
             self.read(queries.owed),
@@ -225,27 +261,21 @@ class Pages:
             request, "dashboard.html", active="dashboard", summary=summary,
             windows=list(queries.WINDOWS), recent=recent["blocks"], top=top,
             solvency=solvency(wallet, owed), network=network, expected_block=expected,
-            payouts=self.payout_terms(),
-            hashrate_chart=charts.hashrate_chart(series, title="Pool hashrate, last 24 h",
-                                                 algorithms=self.ported()),
-            shares_chart=charts.shares_chart(series, title="Accepted shares per 10 minutes"))
+            payouts=self.payout_terms(), **self.chart_values(series, span, "Pool"))
 
     async def miner(self, request, address):
         address = self.address(address)
+        span = self.chart_span(request)
         now = self.now()
         found = await self.read(queries.miner, address, now)
         if found is None:
             raise PageError(404, "Unknown miner",
                             "No shares from %s yet. A miner appears here after its first "
                             "accepted share." % address)
-        series = await self.read(queries.hashrate_series, now, SERIES_SPAN, SERIES_STEP,
-                                 address)
+        series = await self.read(queries.hashrate_series, now, *CHART_SPANS[span], address)
         return self.render(
             request, "miner.html", active=None, miner=found, windows=list(queries.WINDOWS),
-            payouts=self.payout_terms(),
-            hashrate_chart=charts.hashrate_chart(series, title="Hashrate of this miner, last 24 h",
-                                                 algorithms=self.ported()),
-            shares_chart=charts.shares_chart(series, title="Accepted shares per 10 minutes"))
+            payouts=self.payout_terms(), **self.chart_values(series, span, "Miner"))
 
     def lookup(self, request):
         address = self.address((query_arg(request, "address") or "").strip())

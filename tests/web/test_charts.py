@@ -134,6 +134,15 @@ def test_single_point_is_a_dot_in_the_middle():
     assert float(dot.get("cy")) == pytest.approx(MARGIN_TOP, abs=0.05)
 
 
+def test_the_bucket_just_begun_is_left_out():
+    rows = series([100, 200, 0])
+    rows[-1]["seconds"] = 0                  # no complete minute in it yet
+    svg = parse(charts.hashrate_chart(rows, title="t"))
+    assert len(polyline_points(svg)) == 2
+    svg = parse(charts.shares_chart(rows, title="t"))
+    assert len(list(svg.find(".//%sg[@class='chart-bars chart-s-shares']" % SVG))) == 2
+
+
 def test_all_zero_series_lies_on_the_baseline():
     svg = parse(charts.hashrate_chart(series([0, 0, 0]), title="Idle"))
     assert {y for _, y in polyline_points(svg)} == {float(charts.HEIGHT - MARGIN_BOTTOM)}

@@ -164,9 +164,14 @@ class Pages(unittest.TestCase):
         self.assertEqual([int(r[0]) for r in recent], heights)
         self.assertIn("orphaned", recent[0])
         self.assertIn("immature", recent[1])
-        # two charts, drawn on the server
+        # two charts, drawn on the server, over the period asked for
         self.assertEqual(len(tree.find_all("svg")), 2)
-        self.assertIn("Pool hashrate", text(tree.find_all("svg")[0].find_all("title")[0]))
+        self.assertEqual(text(tree.find_all("svg")[0].find_all("title")[0]),
+                         "Pool hashrate, last 24 h")
+        for span, title in (("1h", "last hour"), ("7d", "last 7 days")):
+            svg = dom(await pool.get("/?chart=" + span)).find_all("svg")[0]
+            self.assertEqual(text(svg.find_all("title")[0]), "Pool hashrate, " + title)
+        self.assertEqual((await pool.get("/?chart=1y")).status, 400)
         # solvency: wallet and what is owed
         owed = self.ledger(pool, "SELECT "
                            "(SELECT COALESCE(SUM(amount), 0) FROM balances WHERE account "
@@ -197,6 +202,17 @@ class Pages(unittest.TestCase):
         solvency = dom(await pool.get("/")).by_id("solvency")
         self.assertIn("solvency-unknown", solvency.attrs["class"])
         self.assertIn("unknown", text(solvency))
+
+    async def test_a_node_that_does_not_answer_delays_the_dashboard_at_most_seconds(self):
+        pool = await self.filled()
+        pool.node.client.hang = True
+        started = time.monotonic()
+        solvency = dom(await pool.get("/")).by_id("solvency")
+        self.assertLess(time.monotonic() - started, 5.0)
+        self.assertIn("solvency-unknown", solvency.attrs["class"])
+        # one question to the node at a time, however many pages ask
+        await pool.get("/")
+        self.assertEqual(pool.node.client.calls, [pool.node.pool_address])
 
     async def test_miner_page(self):
         pool = await self.filled()
