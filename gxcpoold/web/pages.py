@@ -29,6 +29,7 @@ HTML_TYPE = b"text/html; charset=utf-8"
 PAGE_SIZE = 25
 MAX_PAGE = 100_000
 RECENT_BLOCKS = 10
+CREDITS_SHOWN = 20
 TOP_MINERS = 10
 # chart periods: span and bucket seconds (the read model's stats are per minute)
 CHART_SPANS = {"1h": (3600, 60), "24h": (86400, 600), "7d": (7 * 86400, 3600)}
@@ -60,7 +61,8 @@ class PageError(Exception):
 
 def make_environment():
     env = Environment(loader=PackageLoader("gxcpoold.web", "templates"), autoescape=True,
-                      trim_blocks=True, lstrip_blocks=True, undefined=StrictUndefined)
+                      trim_blocks=True, lstrip_blocks=True, undefined=StrictUndefined,
+                      extensions=["jinja2.ext.do"])
     env.filters.update(hashrate=formats.hashrate, gxc=formats.gxc, count=formats.count,
                        utc=formats.utc, iso=formats.iso, ago=formats.ago,
                        duration=formats.duration, short=formats.short_hash,
@@ -275,6 +277,7 @@ class Pages:
         series = await self.read(queries.hashrate_series, now, *CHART_SPANS[span], address)
         return self.render(
             request, "miner.html", active=None, miner=found, windows=list(queries.WINDOWS),
+            credits_shown=CREDITS_SHOWN,
             payouts=self.payout_terms(), **self.chart_values(series, span, "Miner"))
 
     def lookup(self, request):
@@ -374,8 +377,10 @@ class Pages:
             listening = getattr(service, "port", None)
             status = None
             algorithm = getattr(service, "algorithm", None)
-            if hasattr(algorithm, "status"):
+            if hasattr(algorithm, "status"):                  # ethash: DAG and checks
                 status = algorithm.status()
+            elif hasattr(getattr(algorithm, "pool", None), "status"):   # gxhash: checks
+                status = {"verify": algorithm.pool.status()}
             ports.append({
                 "algorithm": name, "enabled": True, "listening": listening is not None,
                 "port": (listening.getHost().port if listening is not None

@@ -331,7 +331,9 @@ class Pages(unittest.TestCase):
         self.assertEqual(ports["sha256d"][1], str(pool.ports["sha256d"].port.getHost().port))
         self.assertIn("listening", ports["sha256d"])
         self.assertIn("disabled", ports["gxhash"])
-        self.assertIn("light mode", ports["ethash"][5])
+        self.assertIn("light DAG mode", ports["ethash"][5])
+        self.assertIn("check threads", ports["ethash"][5])
+        self.assertIn("hashed inline", ports["sha256d"][5])
 
     async def test_getting_started_commands_for_each_enabled_port(self):
         pool = await self.filled(ports=("sha256d", "ethash"))
