@@ -5,7 +5,7 @@ compares the two.  Money columns are BigInteger base units (1e-8 GXC).
 Share work can exceed 64 bits (sha256d work = difficulty x 2**32), so it is
 stored exactly as a decimal string on SQLite and NUMERIC on PostgreSQL.
 """
-from sqlalchemy import (BigInteger, Boolean, Column, Float, ForeignKey, Integer,
+from sqlalchemy import (BigInteger, Boolean, Column, Float, ForeignKey, Index, Integer,
                         MetaData, Numeric, SmallInteger, String, Table, Text, UniqueConstraint)
 from sqlalchemy.types import TypeDecorator
 
@@ -186,6 +186,11 @@ stats = Table(
     Column("shares", Integer, nullable=False),
     Column("work", Float, nullable=False),
 )
+# A miner's page and chart read its own slots only (ledger/queries.py), not
+# every miner's slots of the last 24 h.
+Index("ix_stats_miner_id_slot", stats.c.miner_id, stats.c.slot)
+# The web's blocks list finds each block's previous pool block by time.
+Index("ix_blocks_time", blocks.c.time)
 
 # Spill files already replayed, so a crash after commit never replays twice.
 spill_replays = Table(
