@@ -9,6 +9,10 @@ not kept.
 from twisted.internet import defer
 
 DEFAULT_TTL = 2.0
+# Reads whose figures only move once a minute (ledger/queries.py counts whole
+# minutes) and cost the most: kept longer.  The 24 h leaderboard over 1.4 M
+# statistics rows takes 0.7 s on SQLite.
+SLOW_READS = {"leaderboard": 30.0, "hashrate_series": 30.0}
 MAX_ENTRIES = 4096           # distinct argument tuples kept (a miner page per address)
 
 
@@ -23,8 +27,10 @@ class ReadCache:
         """ctx.read(fn, *args), or its answer of less than ttl seconds ago."""
         key = (fn, args)
         now = self.ctx.clock.seconds()
+        if ttl is None:
+            ttl = SLOW_READS.get(getattr(fn, "__name__", ""), self.ttl)
         found = self._entries.get(key)
-        if found is not None and now - found[0] < (self.ttl if ttl is None else ttl):
+        if found is not None and now - found[0] < ttl:
             return defer.succeed(found[1])
         waiting = self._pending.get(key)
         d = defer.Deferred()

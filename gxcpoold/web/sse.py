@@ -116,7 +116,8 @@ class EventStreams:
         self._send(sse_frame(event.kind, event.as_json()))
 
     def _stats(self):
-        d = self.ctx.cached(queries.pool_summary, int(self.ctx.clock.seconds()),
+        # the same read (and cache entry) as /api/stats and the dashboard
+        d = self.ctx.cached(queries.pool_summary, queries.minute(self.ctx.clock.seconds()),
                             self.ctx.config.payouts.fee_account)
         d.addCallback(self._send_stats)
         d.addErrback(lambda f: self.log.warn("live figures unavailable: {error}",
