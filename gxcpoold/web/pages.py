@@ -14,16 +14,13 @@ from importlib import resources
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from twisted.internet import defer
-from twisted.logger import Logger
 
 from gxcpoold.addresses import AddressError, check_address
 from gxcpoold.algorithms import ALGORITHMS
-from gxcpoold.amounts import AmountError, gxc_to_base_units
 from gxcpoold.ledger import queries
 from gxcpoold.web import charts, commands, formats
+from gxcpoold.web.api import WalletBalance, balance_state
 from gxcpoold.web.http import ApiError, choice_arg, int_arg, query_arg
-
-log = Logger(namespace="gxcpoold.web.pages")
 
 HTML_TYPE = b"text/html; charset=utf-8"
 PAGE_SIZE = 25
@@ -35,9 +32,6 @@ TOP_MINERS = 10
 CHART_SPANS = {"1h": (3600, 60), "24h": (86400, 600), "7d": (7 * 86400, 3600)}
 CHART_TITLES = {"1h": "last hour", "24h": "last 24 h", "7d": "last 7 days"}
 SHARE_BUCKETS = {"1h": "minute", "24h": "10 minutes", "7d": "hour"}
-WALLET_TTL = 30.0                           # seconds a node wallet balance is shown for
-WALLET_WAIT = 2.0                           # seconds a page waits for the node's answer
-LEADERBOARD_ORDERS = ("work", "hashrate", "blocks")
 LEADERBOARD_WINDOWS = {"1h": 3600, "24h": 86400, "7d": 7 * 86400}
 STATIC_FILES = {
     "style.css": b"text/css; charset=utf-8",
@@ -80,81 +74,14 @@ def load_static():
     return files
 
 
-class WalletBalance:
-    """The node wallet's balance for the pool address, asked at most every
-    WALLET_TTL seconds and one request at a time (the node takes one call at
-    once: a busy dashboard must not queue calls before templates and block
-    submissions).  A page waits at most WALLET_WAIT seconds for it and shows
-    "unknown" meanwhile; the answer still serves the pages after it."""
-
-    def __init__(self, ctx):
-        self.ctx = ctx
-        self._value = None          # (time, base units or None)
-        self._waiting = None        # [Deferred] while a request is out
-
-    def get(self):
-        """Deferred of base units, or None when the node cannot tell (in time)."""
-        node = self.ctx.node
-        if self._fresh():
-            return defer.succeed(self._value[1])
-        if node is None or not node.pool_address or node.health.state == "down":
-            return defer.succeed(None)
-        if self._waiting is None:
-            self._waiting = []
-            d = node.client.getbalance(node.pool_address)
-            d.addCallback(lambda gxc: gxc_to_base_units(gxc, exact=False))
-            d.addErrback(self._failed)
-            d.addCallback(self._done, self.ctx.clock.seconds())
-            if self._fresh():                   # answered at once
-                return defer.succeed(self._value[1])
-        waiter = defer.Deferred()
-        self._waiting.append(waiter)
-        timer = self.ctx.clock.callLater(WALLET_WAIT, self._give_up, waiter)
-        waiter.addBoth(self._cancel_timer, timer)
-        return waiter
-
-    def _fresh(self):
-        return (self._value is not None
-                and self.ctx.clock.seconds() - self._value[0] < WALLET_TTL)
-
-    @staticmethod
-    def _give_up(waiter):
-        if not waiter.called:
-            waiter.callback(None)
-
-    @staticmethod
-    def _cancel_timer(result, timer):
-        if timer.active():
-            timer.cancel()
-        return result
-
-    def _failed(self, failure):
-        if not failure.check(AmountError):
-            log.info("web: node wallet balance unavailable: {error}",
-                     error=failure.getErrorMessage())
-        return None
-
-    def _done(self, value, started):
-        self._value = (started, value)
-        waiting, self._waiting = self._waiting or [], None
-        for waiter in waiting:
-            if not waiter.called:
-                waiter.callback(value)
-
-
-def solvency(wallet, owed):
-    """What the dashboard shows: the wallet next to what the ledger owes miners."""
-    owed_total = owed["immature"] + owed["mature"]
-    if wallet is None:
-        state = "unknown"
-    elif wallet < owed["mature"]:
-        state = "warning"
-    else:
-        state = "ok"
-    return {"wallet": wallet, "owed": owed_total, "immature": owed["immature"],
-            "mature": owed["mature"], "pending": owed["pending"],
-            "pool_accounts": owed["pool_accounts"], "state": state,
-            "covered": None if wallet is None else wallet >= owed_total}
+def solvency(wallet, why, owed):
+    """What the dashboard shows: the wallet next to what the ledger owes miners,
+    judged as /api/pool-balance judges it (api.balance_state)."""
+    state, solvent, shortfall, reason = balance_state(wallet, owed)
+    return {"wallet": wallet, "owed": owed["immature"] + owed["mature"],
+            "immature": owed["immature"], "mature": owed["mature"], "pending": owed["pending"],
+            "pool_accounts": owed["pool_accounts"], "state": state, "solvent": solvent,
+            "shortfall": shortfall, "reason": why if reason is None else reason}
 
 
 def pager(page, total, size=PAGE_SIZE):
@@ -169,6 +96,7 @@ class Pages:
         self.ctx = ctx
         self.env = make_environment()
         self.static = load_static()
+        # the API's asker: at most one getbalance in flight, answers kept seconds
         self.wallet = WalletBalance(ctx)
 
     # ---------------------------------------------------------------- plumbing
@@ -247,7 +175,7 @@ class Pages:
         span = self.chart_span(request)
         now = self.now()
         fee_account = self.ctx.config.payouts.fee_account
-        summary, series, recent, top, owed, wallet = await defer.gatherResults([
+        summary, series, recent, top, owed, (wallet, why) = await defer.gatherResults([
             self.read(queries.pool_summary, now, fee_account),
             self.read(queries.hashrate_series, now, *CHART_SPANS[span]),
             self.read(queries.blocks_page, RECENT_BLOCKS, 0, None),
@@ -262,7 +190,7 @@ class Pages:
         return self.render(
             request, "dashboard.html", active="dashboard", summary=summary,
             windows=list(queries.WINDOWS), recent=recent["blocks"], top=top,
-            solvency=solvency(wallet, owed), network=network, expected_block=expected,
+            solvency=solvency(wallet, why, owed), network=network, expected_block=expected,
             payouts=self.payout_terms(), **self.chart_values(series, span, "Pool"))
 
     async def miner(self, request, address):
@@ -300,12 +228,12 @@ class Pages:
                            terms=self.payout_terms())
 
     async def leaderboard(self, request):
-        by = choice_arg(request, "by", LEADERBOARD_ORDERS, default="work")
+        by = choice_arg(request, "by", queries.LEADERBOARD_ORDERS, default="work")
         window = choice_arg(request, "window", tuple(LEADERBOARD_WINDOWS), default="24h")
         rows = await self.read(queries.leaderboard, self.now(), by, LEADERBOARD_WINDOWS[window],
                                50)
         return self.render(request, "leaderboard.html", active="leaderboard", rows=rows, by=by,
-                           window=window, orders=LEADERBOARD_ORDERS,
+                           window=window, orders=queries.LEADERBOARD_ORDERS,
                            windows=list(LEADERBOARD_WINDOWS))
 
     async def network(self, request):
