@@ -9,6 +9,7 @@ submission ahead of templates ahead of everything else (callqueue.py).
 """
 import itertools
 import json
+from collections import Counter
 from urllib.parse import urlsplit
 
 from twisted.internet import defer, error as inet_error
@@ -17,6 +18,7 @@ from twisted.internet.protocol import Factory, Protocol
 from twisted.internet.task import deferLater
 from twisted.logger import Logger
 
+from gxcpoold import metrics
 from gxcpoold.amounts import base_units_to_gxc
 from gxcpoold.node.callqueue import CallQueue, priority_of
 from gxcpoold.node.errors import (NodeProtocolError, NodeRPCError, NodeRequestTooLarge,
@@ -119,6 +121,9 @@ class NodeClient:
         self.max_request_bytes = max_request_bytes
         self._ids = itertools.count(1)
         self.last_latency = None
+        # metrics: seconds per answered exchange, and exchanges without an answer, by method
+        self.rpc_times = metrics.TimingsByKey(metrics.RPC_BUCKETS)
+        self.rpc_failures = Counter()
         self.url = None
         if url is not None:
             self.set_url(url)
@@ -216,16 +221,21 @@ class NodeClient:
         except (inet_error.ConnectError, inet_error.ConnectingCancelledError, OSError) as e:
             if cancelled or isinstance(e, inet_error.ConnectingCancelledError):
                 raise defer.CancelledError() from None     # the caller cancelled the call
+            self.rpc_failures[method] += 1                 # metrics
             raise NodeTransportError("%s: cannot connect to %s: %s" % (method, self.url, e))
         remaining = max(0.0, self.timeout - (self.reactor.seconds() - started))
         timer = self.reactor.callLater(remaining, protocol.abort, NodeTransportError(
             "%s: no answer from %s within %.1fs" % (method, self.url, self.timeout)))
         try:
             raw = yield protocol.done
+        except (NodeTransportError, NodeProtocolError):
+            self.rpc_failures[method] += 1                 # metrics: no usable answer
+            raise
         finally:
             if timer.active():
                 timer.cancel()
         self.last_latency = self.reactor.seconds() - started
+        self.rpc_times.observe(method, self.last_latency)  # metrics
         return self._interpret(method, raw, request_id)
 
     def _interpret(self, method, raw, request_id):

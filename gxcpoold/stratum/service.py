@@ -6,6 +6,7 @@ vardiff's clock, and asks miners to reconnect when the pool shuts down.
 Sessions check their own shares and hand them to the pool's one pipeline
 (gxcpoold/stratum/pipeline.py).
 """
+import collections
 import re
 
 from twisted.application.service import Service
@@ -15,6 +16,7 @@ from twisted.internet.protocol import ServerFactory
 from twisted.internet.task import LoopingCall
 from twisted.logger import Logger
 
+from gxcpoold import metrics
 from gxcpoold.stratum import dialects as dialect_modules
 from gxcpoold.stratum.bans import BanList, ConnectionCounter
 from gxcpoold.stratum.extranonce import ExtranonceAllocator
@@ -94,6 +96,13 @@ class StratumService(Service):
         self.connections = ConnectionCounter(settings.max_connections_per_ip)
         self.refusals = Refusals(reactor, algorithm.NAME)
         self.sessions = set()
+        # metrics: plain counts the sessions keep, read by /metrics (gxcpoold/metrics.py)
+        self.shares_accepted = 0
+        self.shares_rejected = collections.Counter()      # reason -> shares
+        self.check_times = metrics.Timings(metrics.CHECK_BUCKETS)
+        # which checks a session times: one in 64 inline, every pooled one
+        self.check_time_mask = (metrics.INLINE_SAMPLE_EVERY - 1
+                                if getattr(algorithm, "check_capacity", None) is None else 0)
         self.port = None
         self._waiting = []
         self._tick = None

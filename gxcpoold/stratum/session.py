@@ -13,7 +13,9 @@ a job sent before the change are still accepted at the older difficulty
 """
 import math
 from collections import OrderedDict
+from time import perf_counter
 
+from gxcpoold.metrics import BUSY, MALFORMED, OTHER, SHARE_METHODS, reject_reason
 from gxcpoold.stratum import errors
 from gxcpoold.stratum.bans import abuse_reason
 from gxcpoold.stratum.errors import Busy, MalformedRequest, StratumError, UnknownMethod
@@ -98,6 +100,8 @@ class StratumSession(JsonLineProtocol):
         self.invalid_shares = 0
         self.stale_shares = 0
         self.busy_count = 0
+        self.checks_started = 0           # metrics: one check in (mask + 1) is timed
+        self._time_mask = service.check_time_mask
         self.checks_in_flight = 0
         self._checks_paused = False
         self._after_reply = []
@@ -163,6 +167,8 @@ class StratumSession(JsonLineProtocol):
 
     def malformed(self, reason):
         self.malformed_count += 1
+        if self.request is not None and self.request.get("method") in SHARE_METHODS:
+            self.service.shares_rejected[MALFORMED] += 1      # metrics: a share too broken
         self._judge()
 
     def _judge(self):
@@ -349,6 +355,8 @@ class StratumSession(JsonLineProtocol):
         """Bookkeeping for a refused share, then raise its error (stale ones
         do not count against the miner; a busy pool is not the miner's fault
         until the miner ignores it)."""
+        if not isinstance(error, MalformedRequest):      # metrics (those: malformed())
+            self.service.shares_rejected[reject_reason(error)] += 1
         if error.code == errors.JOB_NOT_FOUND:
             self.stale_shares += 1
         elif not isinstance(error, Busy):
@@ -372,6 +380,9 @@ class StratumSession(JsonLineProtocol):
             raise self._busy(Busy("Busy: %d of your shares are still being checked; slow down"
                                   % self.checks_in_flight))
         lowest, highest = self.job_difficulties[job.job_id]
+        # metrics: the check's time, for one inline check in 64 and every pooled one
+        self.checks_started += 1
+        started = None if self.checks_started & self._time_mask else perf_counter()
         try:
             verified = algorithm.verify(job, submission, highest)
         except Busy as e:
@@ -380,15 +391,24 @@ class StratumSession(JsonLineProtocol):
             self.refuse_share(e)
         job.seen_hashes.add(key)
         if not is_deferred(verified):
+            if started is not None:
+                self.service.check_times.observe(perf_counter() - started)
             return self._verified(verified, credentials, job, submission, lowest, highest)
         self.checks_in_flight += 1
         if self.checks_in_flight >= self.max_checks:
             self._pause_for_checks()
         verified.addBoth(self._check_finished)
+        if started is not None:
+            verified.addBoth(self._check_timed, started)
         verified.addCallbacks(self._verified, self._verify_failed,
                               callbackArgs=(credentials, job, submission, lowest, highest),
                               errbackArgs=(job, key))
         return verified
+
+    def _check_timed(self, result, started):
+        # queue wait and hash: what a pooled check costs the miner waiting for it
+        self.service.check_times.observe(perf_counter() - started)
+        return result
 
     def _check_limit(self):
         """Checks this connection may have in flight: its own bound, and no
@@ -428,6 +448,7 @@ class StratumSession(JsonLineProtocol):
 
     def _busy(self, error):
         self.busy_count += 1
+        self.service.shares_rejected[BUSY] += 1           # metrics
         if self.checks_in_flight:
             # one of its own checks resumes it; with none in flight nothing
             # would, and the error alone tells it to slow down
@@ -445,6 +466,7 @@ class StratumSession(JsonLineProtocol):
         # a bug or a hashing failure must cost this share only
         self.log.failure("checking a {algorithm} share failed", failure,
                          algorithm=self.algorithm.NAME)
+        self.service.shares_rejected[OTHER] += 1          # metrics
         raise StratumError(errors.OTHER, "Internal error checking the share")
 
     def _verified(self, result, credentials, job, submission, lowest, highest):
@@ -471,6 +493,7 @@ class StratumSession(JsonLineProtocol):
         pipeline.share_accepted(now, algorithm.NAME, address, worker, credited, work,
                                 job.height, result.hash_hex, result.block_ok)
         self.valid_shares += 1
+        self.service.shares_accepted += 1                 # metrics
         if self.vardiff.on_share(now) is not None:
             self.after_reply(self.announce_difficulty)
         return True
