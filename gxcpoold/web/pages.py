@@ -102,9 +102,9 @@ class Pages:
     # ---------------------------------------------------------------- plumbing
 
     def now(self):
-        # whole seconds: the same now as the API and the live stream, so the
-        # read cache answers them all with one query
-        return int(self.ctx.clock.seconds())
+        # the read model's figures move once a minute: the same minute as the
+        # API and the live stream, so the read cache answers them all with one query
+        return queries.minute(self.ctx.clock.seconds())
 
     def read(self, fn, *args):
         return self.ctx.cached(fn, *args)
