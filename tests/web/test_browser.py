@@ -175,3 +175,20 @@ def test_getting_started_and_the_lookup_form(pool, page, tmp_path):
         page.press("#lookup-address", "Enter")
     assert page.url.endswith("/miners/" + MINER)
     assert page.problems == []
+
+
+def test_pages_are_complete_without_javascript(pool, browser, tmp_path):
+    context = browser.new_context(java_script_enabled=False, viewport={"width": 1280,
+                                                                       "height": 900})
+    try:
+        tab = context.new_page()
+        assert tab.goto(pool.web_url).status == 200
+        assert number(tab.text_content("#blocks-found")) >= 1
+        assert tab.locator("#recent-blocks tr[data-hash]").count() >= 1
+        assert tab.locator("svg.chart").count() == 2
+        assert tab.is_hidden("#live-status")              # nothing claims to be live
+        tab.goto(pool.web_url + "miners/" + MINER)
+        assert tab.text_content("#miner-address").strip() == MINER
+        tab.screenshot(path=str(tmp_path / "dashboard-no-js.png"), full_page=True)
+    finally:
+        context.close()
