@@ -151,8 +151,16 @@ class LivePool:
             self.wait_for_log("%s stratum listening on" % name, self.start_timeout)
         self.wait_for_log("dashboard and API on http", self.start_timeout)
         self.wait_for_log("new template height=1 ", self.start_timeout)
+        self.wait(self._ledger_ready, "the ledger's tables", self.start_timeout)
         self.start_miners()
         return self
+
+    def _ledger_ready(self):
+        try:
+            return self.scalar("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' "
+                               "AND name IN ('blocks', 'payouts', 'shares', 'workers')") == 4
+        except sqlite3.Error:           # not created yet
+            return False
 
     def start_miners(self, rigs=None):
         for rig in self.rigs if rigs is None else rigs:
