@@ -265,6 +265,17 @@ class Pages(unittest.TestCase):
         self.assertIn("&lt;b&gt;bold", response.text)
         self.assertNotIn("<b>bold", response.text)
 
+    async def test_an_unknown_path_is_an_html_404_page_outside_the_api(self):
+        pool = await self.filled()
+        response = await pool.get("/no/such/page%3Cscript%3E")
+        self.assertEqual(response.status, 404)
+        self.assertEqual(response.headers["content-type"], "text/html; charset=utf-8")
+        self.assertIn("there is no page at this address", response.text)
+        self.assertNotIn("no/such/page", response.text)      # the path is not reflected
+        response = await pool.get("/api/no-such-thing")
+        self.assertEqual(response.status, 404)
+        self.assertEqual(response.json()["error"]["status"], 404)
+
     async def test_lookup_form_redirects_to_the_miner_page(self):
         pool = await self.filled()
         response = await pool.get("/miner?address=+%s+" % self.a)
