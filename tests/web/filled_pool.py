@@ -37,6 +37,7 @@ PAYOUT_MINIMUM = "1"              # GXC; a miner's share of one block is ~16-33 
 FILL_TIMEOUT = 120.0
 HOSTILE_WORKER = "<script>alert('w')</script>\"&<b>"
 UNFINISHED = ("pending", "sent", "unknown")
+HOSTILE_WORK = 429497                # a sha256d share of difficulty 0.0001
 FROZEN_MINIMUM = "100000"        # GXC; above anything a minute of mining earns
 
 
@@ -101,23 +102,27 @@ def settled(pool, last):
 
 
 def plant_hostile_worker(pool, name=HOSTILE_WORKER, address=MINER_A):
-    """A worker row Stratum would refuse, with one share and a stats slot of now."""
+    """A worker row Stratum would refuse, with one share and a stats slot in
+    the previous minute: a complete slot, so the read model's windows (which
+    count complete minutes) show work however short the fill was."""
     now = time.time()
+    slot = int(now // 60) * 60 - 60
     db = sqlite3.connect(pool.db_path, timeout=30)
     try:
         with db:
             miner_id = db.execute("SELECT id FROM miners WHERE address = ?",
                                   (address,)).fetchone()[0]
             worker_id = db.execute("INSERT INTO workers (miner_id, name, last_share_at) "
-                                   "VALUES (?, ?, ?)", (miner_id, name, now)).lastrowid
+                                   "VALUES (?, ?, ?)", (miner_id, name, slot + 30.0)).lastrowid
             height = db.execute("SELECT MAX(height) FROM shares").fetchone()[0] or 0
             db.execute("INSERT INTO shares (time, algorithm, miner_id, worker_id, difficulty, "
                        "work, height, hash, is_block, instance_id) VALUES "
                        "(?, 'sha256d', ?, ?, 0.0001, ?, ?, ?, 0, 0)",
-                       (now, miner_id, worker_id, str(429497), height, "ff" * 32))
+                       (slot + 30.0, miner_id, worker_id, str(HOSTILE_WORK), height,
+                        "ff" * 32))
             db.execute("INSERT INTO stats (slot, algorithm, miner_id, worker_id, shares, work) "
-                       "VALUES (?, 'sha256d', ?, ?, 1, 429497.0)",
-                       (int(now // 60) * 60, miner_id, worker_id))
+                       "VALUES (?, 'sha256d', ?, ?, 1, ?)",
+                       (slot, miner_id, worker_id, float(HOSTILE_WORK)))
     finally:
         db.close()
 
