@@ -22,6 +22,8 @@ import subprocess
 import sys
 import time
 
+from twisted.protocols.basic import LineReceiver
+
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 ADDRESS = "tGXC" + "0123456789abcdef" * 2 + "01"
@@ -130,13 +132,81 @@ def serve(pool_root=None):
 
 # ---------------------------------------------------------------- client side
 
+class Load(LineReceiver):
+    """One loopback miner: subscribe, authorize with d=1e-10 (every hash a
+    share), then one submit in flight while state["submitting"]; counts in
+    the shared `state` dict (the factory's)."""
+    delimiter = b"\n"
+    MAX_LENGTH = 1 << 20
+
+    def connectionMade(self):
+        from twisted.internet import defer
+        self.state = self.factory.state
+        self.ready = defer.Deferred()
+        self.job = None
+        self.en2 = 0
+        self.nonce = 0
+        self.sent_at = None
+        self.sendLine(b'{"id":1,"method":"mining.subscribe","params":["load"]}')
+        self.sendLine(b'{"id":2,"method":"mining.authorize","params":["%s.w","d=1e-10"]}'
+                      % ADDRESS.encode())
+
+    def lineReceived(self, line):
+        message = json.loads(line)
+        if message.get("method") == "mining.notify":
+            params = message["params"]
+            self.job = (params[0], params[7])
+            self.state["notified"].setdefault(params[0], []).append(time.time())
+            if not self.ready.called:
+                self.ready.callback(self)
+            return
+        if message.get("id") == 3:
+            if message.get("result") is True:
+                self.state["accepted"] += 1
+                self.state["latencies"].append(time.perf_counter() - self.sent_at)
+            else:
+                self.state["rejected"] += 1
+            self.sent_at = None
+            if self.state["submitting"]:
+                self.submit()
+
+    def submit(self):
+        self.nonce += 1
+        if self.nonce == 2**32:
+            self.nonce, self.en2 = 0, self.en2 + 1
+        job_id, ntime = self.job
+        self.sent_at = time.perf_counter()
+        self.sendLine(b'{"id":3,"method":"mining.submit","params":["%s.w","%s","%08x",'
+                      b'"%s","%08x"]}' % (ADDRESS.encode(), job_id.encode(), self.en2,
+                                          ntime.encode(), self.nonce))
+
+
+def new_state():
+    return {"submitting": False, "latencies": [], "accepted": 0, "rejected": 0,
+            "notified": {}}
+
+
+async def connect(reactor, port, count, state):
+    """count Load connections to 127.0.0.1:port (200 at a time), each logged in
+    with a job; returns them."""
+    from twisted.internet import defer
+    from twisted.internet.endpoints import TCP4ClientEndpoint
+    from twisted.internet.protocol import Factory
+    endpoint = TCP4ClientEndpoint(reactor, "127.0.0.1", port, timeout=60)
+    factory = Factory.forProtocol(Load)
+    factory.state = state
+    clients = []
+    for batch in range(0, count, 200):
+        connects = [endpoint.connect(factory) for _ in range(min(200, count - batch))]
+        clients += await defer.gatherResults(connects)
+    await defer.gatherResults([c.ready for c in clients])
+    return clients
+
+
 def drive(args):
     raise_fd_limit(args.connections + 1000)
     from twisted.internet import defer, reactor, threads
-    from twisted.internet.endpoints import TCP4ClientEndpoint
-    from twisted.internet.protocol import Factory
     from twisted.internet.task import deferLater
-    from twisted.protocols.basic import LineReceiver
 
     serve_command = [sys.executable, os.path.abspath(__file__), "--serve"]
     if args.pool_root:
@@ -153,62 +223,11 @@ def drive(args):
 
     hello = json.loads(child.stdout.readline())
     port, rss_idle = hello["port"], hello["rss"]
-    state = {"submitting": False, "latencies": [], "accepted": 0, "rejected": 0,
-             "notified": {}}
-
-    class Load(LineReceiver):
-        delimiter = b"\n"
-        MAX_LENGTH = 1 << 20
-
-        def connectionMade(self):
-            self.ready = defer.Deferred()
-            self.job = None
-            self.en2 = 0
-            self.nonce = 0
-            self.sent_at = None
-            self.sendLine(b'{"id":1,"method":"mining.subscribe","params":["load"]}')
-            self.sendLine(b'{"id":2,"method":"mining.authorize","params":["%s.w","d=1e-10"]}'
-                          % ADDRESS.encode())
-
-        def lineReceived(self, line):
-            message = json.loads(line)
-            if message.get("method") == "mining.notify":
-                params = message["params"]
-                self.job = (params[0], params[7])
-                state["notified"].setdefault(params[0], []).append(time.time())
-                if not self.ready.called:
-                    self.ready.callback(self)
-                return
-            if message.get("id") == 3:
-                if message.get("result") is True:
-                    state["accepted"] += 1
-                    state["latencies"].append(time.perf_counter() - self.sent_at)
-                else:
-                    state["rejected"] += 1
-                self.sent_at = None
-                if state["submitting"]:
-                    self.submit()
-
-        def submit(self):
-            self.nonce += 1
-            if self.nonce == 2**32:
-                self.nonce, self.en2 = 0, self.en2 + 1
-            job_id, ntime = self.job
-            self.sent_at = time.perf_counter()
-            self.sendLine(b'{"id":3,"method":"mining.submit","params":["%s.w","%s","%08x",'
-                          b'"%s","%08x"]}' % (ADDRESS.encode(), job_id.encode(), self.en2,
-                                              ntime.encode(), self.nonce))
+    state = new_state()
 
     async def run():
-        endpoint = TCP4ClientEndpoint(reactor, "127.0.0.1", port, timeout=60)
-        factory = Factory.forProtocol(Load)
-        clients = []
         started = time.time()
-        for batch in range(0, args.connections, 200):
-            connects = [endpoint.connect(factory)
-                        for _ in range(min(200, args.connections - batch))]
-            clients += await defer.gatherResults(connects)
-        await defer.gatherResults([c.ready for c in clients])
+        clients = await connect(reactor, port, args.connections, state)
         connect_seconds = time.time() - started
         rss_connected = (await ask("rss"))["rss"]
 
