@@ -108,7 +108,7 @@ class PoolCollector:
                                  labels=("version", "network"))
         info.add_metric([gxcpoold.__version__, ctx.network], 1)
         yield info
-        yield _gauge("gxcpool_start_time_seconds", "When the web service was built (Unix time).",
+        yield _gauge("gxcpool_start_time_seconds", "When the pool started (Unix time).",
                      ctx.started_at)
 
     # ------------------------------------------------------------ Stratum ports
