@@ -14,7 +14,7 @@ Event kinds (each an Event with a dict of JSON-safe fields):
   block.confirmed   height, hash, confirmations
   block.matured     height, hash, moved (base units)
   block.orphaned    height, hash, reason
-  payout.sent       key, recipient, amount (base units), txid
+  payout.sent       key, recipient, amount (base units), txid, payout_kind
   payout.mined      key, recipient, amount (base units), block_height
 """
 from collections import deque

@@ -49,7 +49,7 @@ from gxcpoold.ledger.payoutstore import CONFIRMED, PAYOUT, SENT, UNFINISHED
 from gxcpoold.ledger.schema import (balances, blocks, credits, miners, payouts, shares, stats,
                                     workers)
 from gxcpoold.ledger.sharestore import SLOT_SECONDS
-from gxcpoold.shares import MATURE, ORPHANED, REJECTED
+from gxcpoold.shares import ACCEPTED, IMMATURE, MATURE, ORPHANED, REJECTED
 
 WINDOWS = {"10m": 600, "1h": 3600, "24h": 86400}
 ACTIVE_SECONDS = WINDOWS["10m"]
@@ -590,3 +590,16 @@ def leaderboard(connection, now, by="work", window=86400, limit=20) -> list:
            else (lambda r: (-r["work"], -r["blocks"], r["address"])))
     rows.sort(key=key)
     return [dict(row, rank=i + 1) for i, row in enumerate(rows)]
+
+
+IN_CHAIN = (ACCEPTED, IMMATURE, MATURE)
+
+
+def live_confirmations(found_blocks, chain_size):
+    """Blocks with their confirmations counted from the chain's size now
+    (getblockcount): the unlocker stops updating a block once it matured.
+    Returns new dicts (the read cache's own stay untouched)."""
+    if chain_size is None:
+        return found_blocks
+    return [dict(b, confirmations=max(b["confirmations"], chain_size - b["height"]))
+            if b["status"] in IN_CHAIN else b for b in found_blocks]

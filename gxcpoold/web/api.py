@@ -241,9 +241,16 @@ async def database_check(ctx):
     return {"ok": True, "latency": time.monotonic() - started, "error": None}, halted
 
 
+def chain_size(ctx):
+    """The node's getblockcount (the next height) as the pool knows it, or None."""
+    template = template_of(ctx)
+    return template.height if template is not None else None
+
+
 # ------------------------------------------------------------ routes
 
 def add_routes(app, ctx):
+    # handlers read ctx.config on every request: SIGHUP replaces it (fee, minimum...)
     config = ctx.config
     shape = Shaper(document_for(config))
     wallet = WalletBalance(ctx)
@@ -255,15 +262,20 @@ def add_routes(app, ctx):
 
     @app.route("/api/stats", methods=["GET"])
     async def stats(request):
-        summary = await ctx.cached(queries.pool_summary, now_key(), config.payouts.fee_account)
+        summary = await ctx.cached(queries.pool_summary, now_key(),
+                                   ctx.config.payouts.fee_account)
         template = template_of(ctx)
+        last = summary["last_block"]
+        if last is not None:
+            last = queries.live_confirmations([last], chain_size(ctx))[0]
         return answer(request, shape("Stats", dict(
-            summary,
-            pool_name=config.pool.name, network=config.pool.network, algorithms=enabled,
+            summary, last_block=last,
+            pool_name=ctx.config.pool.name, network=ctx.config.pool.network,
+            algorithms=enabled,
             total_hash_rate=summary["hashrate"]["10m"]["total"],
             blocks_found=summary["blocks"]["found"],
-            pool_fee=fee_text(config.pool.fee), payout_scheme=config.payouts.scheme,
-            minimum_payout=config.payouts.minimum,
+            pool_fee=fee_text(ctx.config.pool.fee), payout_scheme=ctx.config.payouts.scheme,
+            minimum_payout=ctx.config.payouts.minimum,
             height=template.height if template is not None else None,
             network_difficulty=float(template.difficulty) if template is not None else None,
             node_state=node_state(ctx), time=ctx.clock.seconds())))
@@ -277,7 +289,7 @@ def add_routes(app, ctx):
 
     @app.route("/api/miners/<address>", methods=["GET"])
     async def miner(request, address):
-        address = valid_address(config, address)
+        address = valid_address(ctx.config, address)
         found = await ctx.cached(queries.miner, address, now_key())
         if found is None:
             raise ApiError(404, "no miner with this address has sent a share to this pool")
@@ -289,6 +301,7 @@ def add_routes(app, ctx):
         offset = parameter(request, "offset", "offset")
         status = parameter(request, "status", "block_status")
         page = await ctx.cached(queries.blocks_page, limit, offset, status)
+        page = dict(page, blocks=queries.live_confirmations(page["blocks"], chain_size(ctx)))
         return answer(request, shape("BlocksPage", dict(page, limit=limit, offset=offset)))
 
     @app.route("/api/payouts", methods=["GET"])
@@ -296,7 +309,7 @@ def add_routes(app, ctx):
         limit = parameter(request, "limit", "payouts_limit")
         offset = parameter(request, "offset", "offset")
         text = query_arg(request, "address")
-        address = None if text is None else valid_address(config, text)
+        address = None if text is None else valid_address(ctx.config, text)
         page = await ctx.cached(queries.payouts_page, limit, offset, address)
         return answer(request, shape("PayoutsPage", dict(page, limit=limit, offset=offset)))
 
@@ -336,7 +349,7 @@ def add_routes(app, ctx):
                 difficulty=float(template.difficulty), required_zeros=template.required_zeros,
                 network_work=long_float(template.network_work),
                 reward=template.coinbasevalue, template_time=template.curtime)
-        figures.update(network=config.pool.network, node=health,
+        figures.update(network=ctx.config.pool.network, node=health,
                        pool_address=ctx.node.pool_address if ctx.node is not None else None)
         return answer(request, shape("Network", figures))
 

@@ -189,7 +189,8 @@ class Pages:
                     if network["network_work"] and pool_rate > 0 else None)
         return self.render(
             request, "dashboard.html", active="dashboard", summary=summary,
-            windows=list(queries.WINDOWS), recent=recent["blocks"], top=top,
+            windows=list(queries.WINDOWS), top=top,
+            recent=queries.live_confirmations(recent["blocks"], self.chain_size()),
             solvency=solvency(wallet, why, owed), network=network, expected_block=expected,
             payouts=self.payout_terms(), **self.chart_values(series, span, "Pool"))
 
@@ -217,7 +218,8 @@ class Pages:
     async def blocks(self, request):
         page = int_arg(request, "page", default=1, minimum=1, maximum=MAX_PAGE)
         found = await self.read(queries.blocks_page, PAGE_SIZE, (page - 1) * PAGE_SIZE, None)
-        return self.render(request, "blocks.html", active="blocks", blocks=found["blocks"],
+        blocks = queries.live_confirmations(found["blocks"], self.chain_size())
+        return self.render(request, "blocks.html", active="blocks", blocks=blocks,
                            pager=pager(page, found["total"]))
 
     async def payouts(self, request):
@@ -276,6 +278,11 @@ class Pages:
                                                                            digits=2),
                 "scheme": config.payouts.scheme.upper(), "minimum": config.payouts.minimum,
                 "interval": config.payouts.interval, "network": config.pool.network}
+
+    def chain_size(self):
+        node = self.ctx.node
+        template = node.current_template if node is not None else None
+        return template.height if template is not None else None
 
     def network_facts(self):
         node = self.ctx.node

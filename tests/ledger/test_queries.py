@@ -456,3 +456,17 @@ def test_leaderboard_by_work_hashrate_and_blocks(database):
     assert read(database, queries.leaderboard, now, "work", 86400)[0]["address"] == address(3)
     with pytest.raises(ValueError):
         database.run_sync(queries.leaderboard, now, "luck")
+
+
+def test_live_confirmations_count_from_the_chain_for_blocks_in_it_only():
+    from gxcpoold.ledger.queries import live_confirmations
+    found = [{"height": 10, "status": "mature", "confirmations": 6},
+             {"height": 12, "status": "immature", "confirmations": 1},
+             {"height": 13, "status": "orphaned", "confirmations": 0},
+             {"height": 14, "status": "submitted", "confirmations": 0}]
+    now = live_confirmations(found, 20)
+    assert [b["confirmations"] for b in now] == [10, 8, 0, 0]
+    assert found[0]["confirmations"] == 6           # the cached dicts are not changed
+    assert live_confirmations(found, None) is found
+    # a node that went back (restart, reorg) never lowers what the unlocker saw
+    assert live_confirmations(found, 11)[0]["confirmations"] == 6
