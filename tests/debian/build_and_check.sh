@@ -130,6 +130,28 @@ devnet_start() {
     [ $waited -lt 120 ] || { cat "$log"; fail "no template within 120 s"; }   # trap kills it
     sleep 1; waited=$((waited + 1))
   done
+  # the dashboard, its static files and the API answer from the packaged files
+  local url
+  url=$(grep -o "dashboard and API on http://[0-9.]*:[0-9]*/" "$log" | head -1 | sed 's/.* on //')
+  [ -n "$url" ] || { cat "$log"; fail "no 'dashboard and API on' line in the log"; }
+  python3 - "$url" <<'PYEOF' || { cat "$log"; fail "the dashboard did not answer"; }
+import sys, time, urllib.request
+base = sys.argv[1]
+for path, needle in (("", b"<nav"), ("static/style.css", b"{"), ("api/stats", b'"pool_name"'),
+                     ("api/openapi.json", b'"openapi"')):
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            with urllib.request.urlopen(base + path, timeout=10) as answer:
+                body = answer.read()
+            assert needle in body, (path, body[:200])
+            break
+        except Exception as e:            # the ledger may still be migrating
+            if time.monotonic() > deadline:
+                raise SystemExit("%s%s: %s" % (base, path, e))
+            time.sleep(1)
+print("dashboard and API answer at", base)
+PYEOF
   kill -TERM "$pid"
   local rc=0
   wait "$pid" || rc=$?
