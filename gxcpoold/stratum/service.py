@@ -17,6 +17,7 @@ from twisted.internet.task import LoopingCall
 from twisted.logger import Logger
 
 from gxcpoold import metrics
+from gxcpoold.listening import ListenWaiters
 from gxcpoold.stratum import dialects as dialect_modules
 from gxcpoold.stratum.bans import BanList, ConnectionCounter
 from gxcpoold.stratum.extranonce import ExtranonceAllocator
@@ -104,7 +105,7 @@ class StratumService(Service):
         self.check_time_mask = (metrics.INLINE_SAMPLE_EVERY - 1
                                 if getattr(algorithm, "check_capacity", None) is None else 0)
         self.port = None
-        self._waiting = []
+        self._listen = ListenWaiters()
         self._tick = None
         self.factory = StratumFactory(self)
 
@@ -151,26 +152,18 @@ class StratumService(Service):
         self.port = port
         self.log.info("{algorithm} stratum listening on {endpoint}",
                       algorithm=self.algorithm.NAME, endpoint=self.settings.endpoint)
-        waiting, self._waiting = self._waiting, []
-        for d in waiting:
-            d.callback(port)
+        self._listen.listened(port)
 
     def _listen_failed(self, failure):
         # an operator's problem (port in use, no permission): one line, no traceback
         self.log.critical("{algorithm} stratum cannot listen on {endpoint}: {error}",
                           algorithm=self.algorithm.NAME, endpoint=self.settings.endpoint,
                           error=failure.getErrorMessage())
-        waiting, self._waiting = self._waiting, []
-        for d in waiting:
-            d.errback(failure)
+        self._listen.failed(failure)
 
     def whenListening(self):
         """Deferred firing with the listening port (its getHost().port in tests)."""
-        if self.port is not None:
-            return defer.succeed(self.port)
-        d = defer.Deferred()
-        self._waiting.append(d)
-        return d
+        return self._listen.when()
 
     @defer.inlineCallbacks
     def stopService(self):
@@ -181,6 +174,7 @@ class StratumService(Service):
         if self.port is not None:
             yield self.port.stopListening()
             self.port = None
+            self._listen.stopped()
         self.refusals.stop()
         # ask miners to come back (to us after a restart, or to a peer instance)
         for session in list(self.sessions):

@@ -10,6 +10,7 @@ from twisted.internet.endpoints import serverFromString
 from twisted.logger import Logger
 
 from gxcpoold.ledger.db import ReadDatabase
+from gxcpoold.listening import ListenWaiters
 from gxcpoold.web.app import make_app
 from gxcpoold.web.context import WebContext
 from gxcpoold.web.http import PoolSite, RateLimiter
@@ -27,7 +28,7 @@ class WebService(Service):
         self.site = PoolSite(self.app.resource(), limiter=self.limiter,
                              trusted_proxies=settings.trusted_proxies, reactor=ctx.clock)
         self.port = None
-        self._waiting = []
+        self._listen = ListenWaiters()
 
     def reconfigure(self, config):
         """SIGHUP: what the pages show (fee, payouts, ports) and the [web] limits
@@ -49,31 +50,24 @@ class WebService(Service):
         self.log.info("dashboard and API on http://{host}:{port}/",
                       host=_shown_host(getattr(host, "host", "")),
                       port=getattr(host, "port", "?"))
-        waiting, self._waiting = self._waiting, []
-        for d in waiting:
-            d.callback(port)
+        self._listen.listened(port)
 
     def _listen_failed(self, failure):
         # an operator's problem (port in use): one line; mining goes on without the web
         self.log.critical("web: cannot listen on {endpoint}: {error}; the dashboard and API "
                           "are off, mining goes on", endpoint=self.ctx.config.web.endpoint,
                           error=failure.getErrorMessage())
-        waiting, self._waiting = self._waiting, []
-        for d in waiting:
-            d.errback(failure)
+        self._listen.failed(failure)
 
     def whenListening(self):
-        if self.port is not None:
-            return defer.succeed(self.port)
-        d = defer.Deferred()
-        self._waiting.append(d)
-        return d
+        return self._listen.when()
 
     @defer.inlineCallbacks
     def stopService(self):
         super().stopService()
         if self.port is not None:
             port, self.port = self.port, None
+            self._listen.stopped()
             yield port.stopListening()
         for stop in self.ctx.on_stop:       # open event streams, timers
             stop()
