@@ -85,7 +85,7 @@ class EventStreams:
             if buffered > MAX_BUFFERED:
                 self.log.info("dropping a slow event stream reader ({kb} KiB behind)",
                               kb=buffered >> 10)
-                self.streams.pop(request, None)
+                self._closed(request)
                 transport.abortConnection()
                 continue
             request.write(frame)

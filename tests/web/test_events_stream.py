@@ -114,3 +114,30 @@ class EventStream(unittest.TestCase):
         _, events, _ = await reading          # the server closed it: no hang
         self.assertLessEqual({kind for kind, _ in events}, {"stats"})
         self.assertFalse(pool.ctx.event_streams.streams)
+
+
+class SlowReader(unittest.TestCase):
+    timeout = 30
+
+    async def test_a_reader_that_stops_reading_is_dropped_not_buffered_forever(self):
+        pool = await WebPool.start(self, web={"live_interval": 60})
+        reader = socket.socket()
+        reader.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        reader.connect(("127.0.0.1", pool.port))
+        self.addCleanup(reader.close)
+        reader.sendall(b"GET /api/events HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        streams = pool.ctx.event_streams
+        await wait_for(lambda: streams.streams, "the stream", timeout=10)
+        # the reader never reads: events pile up in the kernel, then in the
+        # pool's transport, until the pool gives up on it
+        blob = "x" * 8192
+        for i in range(2000):
+            pool.events.publish("block.found", height=i, hash=blob, algorithm="sha256d",
+                                address="a", worker="w")
+            if not streams.streams:
+                break
+        self.assertFalse(streams.streams)
+        self.assertIsNone(streams._unsubscribe)       # nobody left: the hub is let go
+        # a new reader is served as usual
+        other = await pool.get("/api/health")
+        self.assertIn(other.status, (200, 503))
