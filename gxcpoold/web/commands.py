@@ -97,7 +97,7 @@ def port_guides(config, host, *, listening=None, user=None):
 
     listening: {algorithm: port number the service listens on}, used when
     the endpoint asks for port 0 (a test's free port).  user: the login to
-    show (ADDRESS.WORKER); a placeholder when the visitor gave none."""
+    show (ADDRESS.WORKER); an example (YOUR_ADDRESS.rig1) when the visitor gave none."""
     listening = listening or {}
     guides = []
     for name in ALGORITHMS:
@@ -116,12 +116,12 @@ def port_guides(config, host, *, listening=None, user=None):
             min_difficulty=plain_number(settings.min_difficulty),
             max_difficulty=plain_number(settings.max_difficulty),
             **PORT_FACTS[name])
-        BUILDERS[name](guide, user or placeholder_user(config))
+        BUILDERS[name](guide, user or example_user(config))
         guides.append(guide)
     return guides
 
 
-def placeholder_user(config):
+def example_user(config):
     prefix = "tGXC" if config.pool.network == "testnet" else "GXC"
     return "%sYOUR_ADDRESS.%s" % (prefix, WORKER)
 
