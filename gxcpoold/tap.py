@@ -16,8 +16,10 @@ from twisted.python import usage
 
 import gxcpoold
 from gxcpoold import logs
+from gxcpoold.alerts.service import add_alerts
 from gxcpoold.config import ConfigError, load_config
 from gxcpoold.events import EventHub, HeightEvents
+from gxcpoold.ledger import ledgerlock
 from gxcpoold.ledger.bansync import OperatorBanSync
 from gxcpoold.ledger.service import add_ledger
 from gxcpoold.miner.demo import DemoMinerService
@@ -132,6 +134,9 @@ def build_service(config, reactor) -> PoolService:
             DemoMinerService(stratum, reactor, threads=config.devnet.demo_miner_threads,
                              network=config.pool.network,
                              algorithm=name).setServiceParent(top)
+    # alerts watch the node, the ledger and the ports; they stop before those
+    add_alerts(top, config, events=events, node=node, ledger=top.getServiceNamed("ledger"),
+               ports=ports, reactor=reactor)
     # last: it starts when everything it shows exists, and stops first
     add_web(top, config, node=node, ledger=top.getServiceNamed("ledger"), ports=ports,
             submitter=top.getServiceNamed("block-submitter"), events=events, reactor=reactor)
@@ -154,8 +159,17 @@ def makeService(options) -> PoolService:
     if not os.access(config.state_dir, os.W_OK | os.X_OK):
         raise SystemExit("gxcpool: the state directory %s is not writable"
                          % os.path.abspath(config.state_dir))
+    # One pool per SQLite ledger, and none during `gxcpool-admin db restore`;
+    # held until the process exits (gxcpoold/ledger/ledgerlock.py).
+    try:
+        ledger_lock = ledgerlock.hold_for_pool(config.database_url)
+    except ledgerlock.InUse as e:
+        raise SystemExit("gxcpool: %s" % e)
+    except OSError as e:
+        raise SystemExit("gxcpool: cannot lock the database: %s" % e)
     STOP_SIGNALS.attach(reactor)
     top = build_service(config, reactor)
+    top.ledger_lock = ledger_lock
     server = getattr(options, "parent", None)      # twistd's own options
     if server is not None and logs.twistd_logs_to_stdout(server):
         # twistd's stdout observer prints every level; keep GXCPOOL_LOG_LEVEL's (info)

@@ -1,6 +1,8 @@
 """gxcpool-admin: operator commands on the ledger.
 
   db upgrade                          apply pending schema migrations
+  db backup PATH [--keep N]           consistent copy of the live SQLite ledger (PATH: file or dir)
+  db restore BACKUP                   replace the SQLite ledger by a backup (the pool stopped)
   balances                            what the pool owes, and whether the books add up
   payouts list [--all]                unfinished and replaced (or all) payouts, a payout halt
   payouts resolve KEY --paid HEIGHT   the operator found it in block HEIGHT: confirmed
@@ -24,6 +26,7 @@ from gxcpoold.amounts import AmountError, format_gxc, gxc_to_base_units
 from gxcpoold.config import ConfigError, database_url_error, load_config
 from gxcpoold.ledger import accounts, bans, history, meta, migrate, pruning
 from gxcpoold.ledger import payoutstore as store
+from gxcpoold.ledger import backup, ledgerlock
 from gxcpoold.ledger.chainscan import PaymentSeen
 from gxcpoold.ledger.db import Database
 from gxcpoold.ledger.schema import balances, payouts
@@ -52,6 +55,46 @@ def _actor(args):
 def cmd_db_upgrade(args, db):
     before, after = migrate.upgrade(db.engine)
     print("database schema: %s -> %s" % (before or "empty", after))
+
+
+def _sqlite_file(db, postgresql_hint):
+    path = ledgerlock.sqlite_path(db.url)
+    if path is None and db.sqlite:
+        raise CommandError("%s is not a SQLite database file" % redact(db.url))
+    if path is None:
+        raise CommandError("the ledger is on PostgreSQL: " + postgresql_hint)
+    return path
+
+
+def cmd_db_backup(args, db):
+    path = _sqlite_file(db, "back it up with pg_dump (password from ~/.pgpass or PGPASSWORD; "
+                        "docs/backups.md): " + backup.pg_dump_command(db.url))
+    started = time.monotonic()
+    try:
+        summary, pruned = backup.backup(path, args.path, keep=args.keep)
+    except backup.BackupError as e:
+        raise CommandError(str(e)) from None
+    print("backup written to %s (%.1f s)" % (summary.describe(), time.monotonic() - started))
+    for old in pruned:
+        print("removed %s" % old)
+
+
+def cmd_db_restore(args, db):
+    path = _sqlite_file(db, "restore a pg_dump archive with pg_restore, the pool stopped "
+                        "(docs/backups.md)")
+    try:
+        summary, kept = backup.restore(args.backup, path, actor=_actor(args))
+    except ledgerlock.InUse as e:
+        raise CommandError("refusing to restore: %s; stop the pool first" % e) from None
+    except backup.BackupError as e:
+        raise CommandError("refusing to restore: %s" % e) from None
+    print("restored %s into %s" % (args.backup, summary.describe()))
+    print("the previous database is kept as %s" % kept if kept
+          else "there was no database at %s before" % path)
+    if summary.revision != migrate.head_revision():
+        print("the pool's next start upgrades the schema to %s" % migrate.head_revision())
+    print("payouts are halted: payments sent after the backup are not in it; check them, "
+          "then gxcpool-admin payouts resume --reason TEXT")
 
 
 def cmd_balances(args, db):
@@ -189,6 +232,16 @@ def build_parser():
 
     db = top.add_parser("db", help="schema").add_subparsers(dest="command", required=True)
     db.add_parser("upgrade", help="apply pending migrations").set_defaults(run=cmd_db_upgrade)
+    bk = db.add_parser("backup", help="consistent copy of the live SQLite ledger "
+                       "(PostgreSQL: pg_dump, docs/backups.md)")
+    bk.add_argument("path", help="file, or directory for a timestamped gxcpool-backup-*.sqlite3")
+    bk.add_argument("--keep", type=int, metavar="N",
+                    help="PATH a directory: keep its newest N timestamped backups, remove older")
+    bk.set_defaults(run=cmd_db_backup)
+    rs = db.add_parser("restore", help="replace the SQLite ledger by a backup (pool stopped; "
+                       "the current one is kept as *.before-restore-<time>)")
+    rs.add_argument("backup", help="a file written by db backup")
+    rs.set_defaults(run=cmd_db_restore)
 
     top.add_parser("balances", help="balances and a consistency check").set_defaults(
         run=cmd_balances)
