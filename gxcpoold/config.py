@@ -179,6 +179,47 @@ def _positive(kind):
     return parse
 
 
+def _webhook_urls(value) -> tuple:
+    """[alerts] webhooks: http(s) URLs; a TOML list, or comma-separated text (environment)."""
+    items = value.split(",") if isinstance(value, str) else value
+    if not isinstance(items, (list, tuple)):
+        raise ValueError("must be a list of http:// or https:// URLs")
+    urls = []
+    for number, item in enumerate(items, 1):
+        text = item.strip() if isinstance(item, str) else item
+        if text == "":
+            continue
+        try:
+            parts = urlsplit(text) if isinstance(text, str) else None
+            parts and parts.port
+        except ValueError:
+            parts = None
+        # the reason never repeats the URL: a webhook URL often is a secret token
+        if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("webhook %d is not an http:// or https:// URL with a host" % number)
+        if parts.scheme == "https":
+            try:
+                import OpenSSL  # noqa: F401  (Twisted's TLS needs it)
+            except ImportError:
+                raise ValueError("webhook %d is https://, which needs Twisted's TLS support "
+                                 "(pip install 'twisted[tls]')" % number) from None
+        urls.append(text)
+    return tuple(urls)
+
+
+def _alert_kinds(value) -> tuple:
+    """[alerts] kinds: alert kinds to send (gxcpoold/alerts/kinds.py); empty = all."""
+    from gxcpoold.alerts.kinds import KINDS
+    items = value.split(",") if isinstance(value, str) else value
+    if not isinstance(items, (list, tuple)):
+        raise ValueError("must be a list of alert kinds")
+    kinds = tuple(str(item).strip() for item in items if str(item).strip())
+    for kind in kinds:
+        if kind not in KINDS:
+            raise ValueError("unknown alert kind %r (kinds: %s)" % (kind[:64], ", ".join(KINDS)))
+    return kinds
+
+
 def _parsed(parser, **kw):
     return field(metadata={"parse": parser}, **kw)
 
@@ -320,6 +361,23 @@ class DevnetSettings:
 
 
 @dataclass(frozen=True)
+class AlertSettings:
+    """Webhook alerts (gxcpoold/alerts/, docs/alerts.md); off while webhooks is empty."""
+    webhooks: tuple = _parsed(_webhook_urls, default=())
+    timeout: float = _parsed(_positive(float), default=10.0)   # seconds per attempt
+    retries: int = 3                  # further attempts after a failed one
+    retry_backoff: float = _parsed(_positive(float), default=2.0)   # first pause; doubles
+    queue_size: int = _parsed(_positive(int), default=100)   # alerts waiting per webhook
+    min_severity: str = _parsed(_choice("info", "warning", "error", "critical"), default="info")
+    kinds: tuple = _parsed(_alert_kinds, default=())   # empty = every kind
+    secret: str = ""                  # HMAC-SHA256 key for X-Gxcpool-Signature; empty = none
+    check_interval: float = _parsed(_positive(float), default=5.0)
+    node_down_after: float = 120.0
+    node_lagging_after: float = 600.0
+    payout_stuck_after: float = 1800.0
+
+
+@dataclass(frozen=True)
 class Config:
     pool: PoolSettings
     node: NodeSettings
@@ -332,6 +390,7 @@ class Config:
     state_dir: Path        # resolved
     database_url: str      # resolved
     source: str            # where the file came from, for the start-up log line
+    alerts: AlertSettings = field(default_factory=AlertSettings)
 
 
 # The demo chain: every 16**6 (16.7 M) hashes a block, a few seconds of the
@@ -478,7 +537,8 @@ def _sections():
     sections += [("stratum." + a, StratumSettings) for a in ALGORITHMS]
     sections += [("database", DatabaseSettings), ("payouts", PayoutSettings),
                  ("web", WebSettings), ("cluster", ClusterSettings),
-                 ("devnet", DevnetSettings), ("devnet", DevNodeSettings)]
+                 ("devnet", DevnetSettings), ("devnet", DevNodeSettings),
+                 ("alerts", AlertSettings)]
     return sections
 
 
@@ -645,10 +705,15 @@ def load_config(path=None, environ=None, overrides=None) -> Config:
                                                                 pool.network, state_dir))
     database = read("database", DatabaseSettings)
     database_url = database.url or "sqlite:///%s" % (state_dir / "gxcpool.sqlite3")
+    alerts = read("alerts", AlertSettings)
+    _check_range("alerts", "retries", alerts.retries, 0, 20)
+    _check_not_negative("alerts", alerts, ("node_down_after", "node_lagging_after",
+                                           "payout_stuck_after"))
     return Config(pool=pool, node=node, stratum=stratum, database=database, payouts=payouts,
                   web=read("web", WebSettings), cluster=cluster, devnet=devnet,
                   state_dir=state_dir, database_url=database_url,
-                  source=str(path) if path is not None else "built-in defaults")
+                  source=str(path) if path is not None else "built-in defaults",
+                  alerts=alerts)
 
 
 def _devnode_settings(layers, network, state_dir):

@@ -59,6 +59,10 @@ RESTART_REQUIRED = (
 # Bookkeeping fields of Config that are not settings.
 IGNORED = ("source",)
 
+# Keys whose values are secrets (a webhook URL often carries its token): a
+# reload logs that they changed, never what they are.
+HIDDEN = ("alerts.webhooks", "alerts.secret")
+
 
 class Amount(int):
     """Base units (1e-8 GXC) that print as GXC, the way the file gives them."""
@@ -206,7 +210,8 @@ class ConfigReloader(Service):
             return True
         root.config = new
         self.log.info("configuration reloaded from {source}: {changed}", source=new.source,
-                      changed=", ".join("%s %s -> %s" % (k, show(a), show(b))
+                      changed=", ".join("%s changed" % k if k in HIDDEN else
+                                        "%s %s -> %s" % (k, show(a), show(b))
                                         for k, a, b in diff))
         for service in reconfigurable(root):
             try:
