@@ -87,12 +87,18 @@ def parse_http_response(raw: bytes) -> bytes:
         raise NodeProtocolError("answer is not HTTP: %r" % raw[:80])
     lines = head.split(b"\r\n")
     status = lines[0].split(None, 2)
-    if len(status) < 2 or not status[0].startswith(b"HTTP/") or not status[1].isdigit():
+    # a status code is three digits; int() of a longer run could exceed
+    # Python's 4300-digit limit and raise ValueError instead (found by fuzz/)
+    if len(status) < 2 or not status[0].startswith(b"HTTP/") or not status[1].isdigit() \
+            or len(status[1]) != 3:
         raise NodeProtocolError("answer is not HTTP: %r" % lines[0][:80])
     length = None
     for line in lines[1:]:
         name, _, value = line.partition(b":")
         if name.strip().lower() == b"content-length" and value.strip().isdigit():
+            if len(value.strip()) > 18:        # past any answer we read, and past int()'s limit
+                raise NodeProtocolError("answer Content-Length is not a usable length: %r"
+                                        % value.strip()[:40])
             length = int(value.strip())
     if length is not None:
         if len(body) < length:

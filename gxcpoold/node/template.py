@@ -65,8 +65,10 @@ class BlockTemplate:
             raise NodeProtocolError("template previousblockhash is not 64 hex characters: %r"
                                     % (prev,))
         difficulty = result.get("difficulty")
+        # the range test first: math.isfinite() of an int beyond float range
+        # raises OverflowError (found by fuzz/), and the range refuses it anyway
         if (isinstance(difficulty, bool) or not isinstance(difficulty, (int, float))
-                or not math.isfinite(difficulty) or not 0 < difficulty <= 1e6):
+                or not 0 < difficulty <= 1e6 or not math.isfinite(difficulty)):
             raise NodeProtocolError("template difficulty is not a positive number: %r"
                                     % (difficulty,))
         txs = result.get("transactions")
