@@ -40,17 +40,78 @@ class ConfigError(ValueError):
 # A field's metadata may name a parser: it receives the raw TOML/env value and
 # returns the typed value or raises ValueError with the reason.
 
-def _fee(value) -> Fraction:
-    """Pool fee as an exact fraction of the block reward, 0 <= fee < 0.5."""
+def fee_text(fee) -> str:
+    """A fee of whole 1e-8 as its shortest exact decimal: Fraction(1, 200) -> "0.005"."""
+    units = Fraction(fee) * 10**8
+    if units.denominator != 1:
+        raise ValueError("a fee is a whole number of 1e-8, not %r" % (fee,))
+    whole, frac = divmod(int(units), 10**8)
+    return ("%d.%08d" % (whole, frac)).rstrip("0").rstrip(".")
+
+
+def parse_fee(value, below=Fraction(1)) -> Fraction:
+    """A fee as an exact fraction of a reward: at most 8 decimals, 0 <= fee < below.
+    The pool fee, fee tiers and an address's own fee (gxcpool-admin fee set) all
+    go through here, so every fee is a whole number of 1e-8."""
     if isinstance(value, bool) or not isinstance(value, (int, float, str)):
         raise ValueError("must be a number such as 0.01 (1 %)")
     try:
         fee = Fraction(gxc_to_base_units(value), 10**8)
     except AmountError as e:
         raise ValueError(str(e)) from None
-    if not 0 <= fee < Fraction(1, 2):
-        raise ValueError("must be at least 0 and below 0.5 (it is a fraction: 0.01 = 1 %)")
+    if not 0 <= fee < below:
+        limit = fee_text(below)
+        raise ValueError("must be at least 0 and below %s (it is a fraction: 0.01 = 1 %%)"
+                         % limit)
     return fee
+
+
+def _fee(value) -> Fraction:
+    """The pool fee, 0 <= fee < 0.5."""
+    return parse_fee(value, Fraction(1, 2))
+
+
+@dataclass(frozen=True, repr=False)
+class FeeTier:
+    """[[pool.fee_tiers]]: miners whose average accepted hashrate over the 24 h
+    before a block is at least min_hashrate (expected hashes/s) may pay `fee`."""
+    min_hashrate: float
+    fee: Fraction
+
+    def __repr__(self):
+        # how reload logs and the file show it: {min_hashrate = 1e9, fee = 0.008}
+        return "{min_hashrate = %r, fee = %s}" % (self.min_hashrate, fee_text(self.fee))
+
+
+def _fee_tiers(value) -> tuple:
+    """[[pool.fee_tiers]] tables -> (FeeTier, ...) in the file's order."""
+    if isinstance(value, str):
+        raise ValueError("set fee tiers as [[pool.fee_tiers]] tables in the configuration file "
+                         "(the environment cannot set them)")
+    if not isinstance(value, (list, tuple)):
+        raise ValueError("must be [[pool.fee_tiers]] tables, each with min_hashrate and fee")
+    tiers = []
+    for number, table in enumerate(value, 1):
+        if not isinstance(table, dict):
+            raise ValueError("tier %d must be a table with min_hashrate and fee" % number)
+        unknown = sorted(set(table) - {"min_hashrate", "fee"})
+        if unknown:
+            raise ValueError("tier %d: unknown key %s (known: fee, min_hashrate)"
+                             % (number, unknown[0]))
+        for key in ("min_hashrate", "fee"):
+            if key not in table:
+                raise ValueError("tier %d: %s is missing" % (number, key))
+        rate = table["min_hashrate"]
+        if (isinstance(rate, bool) or not isinstance(rate, (int, float))
+                or not math.isfinite(rate) or rate <= 0):
+            raise ValueError("tier %d: min_hashrate = %r: must be a positive number of "
+                             "hashes per second" % (number, rate))
+        try:
+            fee = parse_fee(table["fee"])
+        except ValueError as e:
+            raise ValueError("tier %d: fee = %r: %s" % (number, table["fee"], e)) from None
+        tiers.append(FeeTier(min_hashrate=float(rate), fee=fee))
+    return tuple(tiers)
 
 
 def _gxc_amount(value) -> int:
@@ -234,6 +295,8 @@ class PoolSettings:
     address: str = ""
     network: str = _parsed(_choice(*NETWORKS), default="testnet")
     fee: Fraction = _parsed(_fee, default=Fraction(1, 100))
+    # Volume discounts (gxcpoold/ledger/fees.py): [[pool.fee_tiers]] tables.
+    fee_tiers: tuple = _parsed(_fee_tiers, default=())
     # Miner addresses: "strict" = node-generated form only, "lenient" = any the node accepts.
     miner_address_check: str = _parsed(_choice("strict", "lenient"), default="strict")
     # Empty: $STATE_DIRECTORY (systemd), else ./gxcpool-data in a checkout, else /var/lib/gxcpool.

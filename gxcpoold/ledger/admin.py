@@ -9,6 +9,10 @@
   payouts resolve KEY --not-paid      provably never paid: refunded to the balance
   payouts resume --reason TEXT        lift a payout halt
   adjust ACCOUNT AMOUNT --reason TEXT credit (AMOUNT > 0) or debit (< 0), in GXC, audited
+  fee set ADDRESS FEE --reason TEXT   the address's own fee (0.005 = 0.5 %), audited
+  fee clear ADDRESS [--reason TEXT]   back to the tiers and the pool fee, audited
+  fee list                            addresses with their own fee
+  fee show ADDRESS                    the fee the address pays now, and why
   ban add address|ip VALUE --reason TEXT [--hours H];  ban remove KIND VALUE;  ban list
   export ADDRESS [--output FILE]      a miner's history as CSV
   shares prune [--dry-run] [--difficulty D]
@@ -23,8 +27,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
 from gxcpoold.amounts import AmountError, format_gxc, gxc_to_base_units
+from gxcpoold.addresses import AddressError, check_address
 from gxcpoold.config import ConfigError, database_url_error, load_config
-from gxcpoold.ledger import accounts, bans, history, meta, migrate, pruning
+from gxcpoold.ledger import accounts, bans, fees, history, meta, migrate, pruning
 from gxcpoold.ledger import payoutstore as store
 from gxcpoold.ledger import backup, ledgerlock
 from gxcpoold.ledger.chainscan import PaymentSeen
@@ -172,6 +177,91 @@ def cmd_adjust(args, db):
                                                    format_gxc(balance)))
 
 
+def _config(args):
+    try:
+        return load_config(args.config)
+    except ConfigError as e:
+        raise CommandError("configuration: %s" % e) from None
+
+
+def _miner_address(args, config):
+    """The address argument, checked as the pool checks a miner's login."""
+    try:
+        return check_address(args.address, config.pool.network,
+                             lenient=config.pool.miner_address_check == "lenient")
+    except AddressError as e:
+        raise CommandError(str(e)) from None
+
+
+def _percent(fee) -> str:
+    return "%s (%s %%)" % (fees.fee_text(fee), fees.fee_text(fee * 100))
+
+
+def _when(timestamp) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(timestamp))
+
+
+def _hashrate(rate) -> str:
+    for unit, size in (("TH/s", 1e12), ("GH/s", 1e9), ("MH/s", 1e6), ("kH/s", 1e3)):
+        if rate >= size:
+            return "%.3f %s" % (rate / size, unit)
+    return "%.3f H/s" % rate
+
+
+def cmd_fee_set(args, db):
+    address = _miner_address(args, _config(args))
+    try:
+        fee = fees.parse_fee(args.fee)
+    except ValueError as e:
+        raise CommandError("fee %r: %s" % (args.fee, e)) from None
+    if not args.reason.strip():
+        raise CommandError("--reason must say why (it goes to the audit trail)")
+    previous = db.run_sync(fees.set_fee, address, fee, actor=_actor(args), reason=args.reason,
+                           now=time.time())
+    print("%s now pays %s%s" % (address, _percent(fee), "" if previous is None
+                                else "; was %s" % _percent(previous)))
+
+
+def cmd_fee_clear(args, db):
+    address = _miner_address(args, _config(args))
+    previous = db.run_sync(fees.clear_fee, address, actor=_actor(args), reason=args.reason or "",
+                           now=time.time())
+    if previous is None:
+        raise CommandError("%s has no fee of its own" % address)
+    print("%s no longer has its own fee (was %s); tiers and the pool fee apply"
+          % (address, _percent(previous)))
+
+
+def cmd_fee_list(args, db):
+    rows = db.run_sync(fees.list_fees, write=False)
+    for r in rows:
+        print("%-45s %-22s set %s by %s: %s" % (r["address"], _percent(r["fee"]),
+                                               _when(r["set_at"]), r["set_by"], r["reason"]))
+    if not rows:
+        print("no address has a fee of its own; every miner pays the tiers or the pool fee")
+
+
+def cmd_fee_show(args, db):
+    config = _config(args)
+    address = _miner_address(args, config)
+    policy = fees.FeePolicy.from_config(config)
+    found = db.run_sync(fees.effective_fee, address, time.time(), policy, write=False)
+    print("%s pays %s" % (address, _percent(found["fee"])))
+    if found["source"] == fees.ADDRESS:
+        print("  why: its own fee, set %s by %s: %s" % (_when(found["set_at"]), found["set_by"],
+                                                       found["reason"]))
+    elif found["source"] == fees.TIER:
+        print("  why: volume tier %d of [[pool.fee_tiers]] (from %s)"
+              % (found["tier"] + 1, _hashrate(found["min_hashrate"])))
+    else:
+        print("  why: the pool fee ([pool] fee)%s" % (
+            "; it reaches no volume tier" if policy.tiers else ""))
+    print("  24 h average accepted hashrate: %s" % _hashrate(found["hashrate_24h"]))
+    print("  pool fee %s%s" % (_percent(policy.default), "".join(
+        "; tier %d: %s from %s" % (i + 1, _percent(t.fee), _hashrate(t.min_hashrate))
+        for i, t in enumerate(policy.tiers))))
+
+
 def cmd_ban_add(args, db):
     db.run_sync(bans.ban, args.kind, args.value, args.reason, hours=args.hours)
     db.run_sync(accounts.record_audit, actor=_actor(args), action="ban",
@@ -268,6 +358,22 @@ def build_parser():
     adj.add_argument("amount", help="GXC, negative for a debit (e.g. -0.5)")
     adj.add_argument("--reason", required=True)
     adj.set_defaults(run=cmd_adjust)
+
+    fee = top.add_parser("fee", help="per-address fees (docs/fees.md)").add_subparsers(
+        dest="command", required=True)
+    fset = fee.add_parser("set", help="give an address its own fee, audited")
+    fset.add_argument("address")
+    fset.add_argument("fee", help="a fraction of the reward: 0.005 = 0.5 %%; from 0 up to 1")
+    fset.add_argument("--reason", required=True)
+    fset.set_defaults(run=cmd_fee_set)
+    fclear = fee.add_parser("clear", help="remove an address's own fee, audited")
+    fclear.add_argument("address")
+    fclear.add_argument("--reason", default="")
+    fclear.set_defaults(run=cmd_fee_clear)
+    fee.add_parser("list", help="addresses with their own fee").set_defaults(run=cmd_fee_list)
+    fshow = fee.add_parser("show", help="the fee an address pays now, and why")
+    fshow.add_argument("address")
+    fshow.set_defaults(run=cmd_fee_show)
 
     ban = top.add_parser("ban", help="bans").add_subparsers(dest="command", required=True)
     add = ban.add_parser("add")

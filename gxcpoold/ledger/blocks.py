@@ -2,7 +2,8 @@
 
 A block is credited once, when it is known to be in the chain (the submitter
 reports "accepted", or the unlocker sees it there first): its reward is split
-by the configured scheme over the shares up to the block (rewards.py) and the
+by the configured scheme over the shares up to the block (rewards.py), each
+account's part paying its own fee as of the block's time (fees.py), and the
 credits are written as immature, in one transaction with the status change.
 """
 import json
@@ -16,7 +17,9 @@ from twisted.logger import Logger
 
 from gxcpoold.amounts import gxc_to_base_units
 from gxcpoold.ledger.accounts import IMMATURE
-from gxcpoold.ledger.rewards import PPLNS, PROP, pplns_window, split_block
+from gxcpoold.ledger.fees import FeePolicy, effective_fees
+from gxcpoold.ledger.rewards import (PPLNS, PROP, paid_accounts, pplns_window, scheme_weights,
+                                     split_weights)
 from gxcpoold.ledger.schema import blocks, credits, miners, shares
 from gxcpoold.ledger.sharestore import dialect_insert
 from gxcpoold.shares import ACCEPTED, CANDIDATE, IMMATURE as BLOCK_IMMATURE, MATURE, SUBMITTED
@@ -31,15 +34,21 @@ CREDITED_STATUSES = (BLOCK_IMMATURE, MATURE)
 class RewardPolicy:
     scheme: str
     pplns_window: float
-    fee: Fraction
+    fee: Fraction                  # the default fee ([pool] fee)
     fee_account: str
     pplns_min_shares: int = 0
+    fees: FeePolicy | None = None  # tiers; None: everyone pays `fee` unless an address has its own
 
     @classmethod
     def from_config(cls, config):
         return cls(scheme=config.payouts.scheme, pplns_window=config.payouts.pplns_window,
                    fee=config.pool.fee, fee_account=config.payouts.fee_account,
-                   pplns_min_shares=config.payouts.pplns_min_shares)
+                   pplns_min_shares=config.payouts.pplns_min_shares,
+                   fees=FeePolicy.from_config(config))
+
+    @property
+    def fee_policy(self) -> FeePolicy:
+        return self.fees if self.fees is not None else FeePolicy(default=self.fee)
 
 
 def coinbase_reward(block: dict) -> int:
@@ -110,19 +119,25 @@ def credit_block(connection, block_id, policy: RewardPolicy, now):
             .order_by(blocks.c.time.desc()).limit(1)).scalar()
     window = (pplns_window(policy.pplns_window, block.network_difficulty)
               if policy.scheme == PPLNS else 0)
-    split = split_block(policy.scheme, block.reward, policy.fee,
-                        _shares_newest_first(connection, block.time, after),
-                        finder=block.address, window=window,
-                        min_shares=policy.pplns_min_shares if policy.scheme == PPLNS else 0)
+    weights = scheme_weights(policy.scheme, _shares_newest_first(connection, block.time, after),
+                             finder=block.address, window=window,
+                             min_shares=policy.pplns_min_shares if policy.scheme == PPLNS else 0)
+    # Each account's fee as of the block's time, read in this transaction.
+    fee_policy = policy.fee_policy
+    fees = effective_fees(connection, paid_accounts(weights, block.address), block.time,
+                          fee_policy)
+    split = split_weights(weights, block.reward, fee_policy.default, finder=block.address,
+                          fees=fees)
     rows = [{"block_id": block_id, "account": a, "kind": "share", "amount": amount,
-             "work": split.work.get(a, 0), "status": IMMATURE}
+             "work": split.work.get(a, 0), "status": IMMATURE, "fee": split.fees.get(a, 0)}
             for a, amount in split.credits.items()]
     if split.fee:
         rows.append({"block_id": block_id, "account": policy.fee_account, "kind": "fee",
-                     "amount": split.fee, "work": 0, "status": IMMATURE})
+                     "amount": split.fee, "work": 0, "status": IMMATURE, "fee": 0})
     if split.remainder:
         rows.append({"block_id": block_id, "account": policy.fee_account, "kind": "remainder",
-                     "amount": split.remainder, "work": 0, "status": IMMATURE})
+                     "amount": split.remainder, "work": 0, "status": IMMATURE,
+                     "fee": 0})
     if rows:
         connection.execute(insert(credits), rows)
     note = ""

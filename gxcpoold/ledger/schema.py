@@ -114,7 +114,21 @@ credits = Table(
     Column("amount", BigInteger, nullable=False),
     Column("work", ExactWork, nullable=False),
     Column("status", String(16), nullable=False),         # immature | mature | void
+    # share credits: the fee this account's part paid (amount + fee = its part);
+    # the block's "fee" credit is the sum of these.  0 on other kinds.
+    Column("fee", BigInteger, nullable=False, server_default="0"),
     UniqueConstraint("block_id", "account", "kind"),
+)
+
+# An address's own fee rate, set by an operator (gxcpool-admin fee set; every
+# change is in `audit`).  fee: 1e-8 of a reward, 1_000_000 = 0.01 = 1 %.
+miner_fees = Table(
+    "miner_fees", metadata,
+    Column("address", String(64), primary_key=True),
+    Column("fee", BigInteger, nullable=False),
+    Column("set_at", Float, nullable=False),
+    Column("set_by", String(64), nullable=False),
+    Column("reason", Text, nullable=False),
 )
 
 # Mature, unpaid money per account (miner address or an internal "@name").

@@ -22,12 +22,50 @@ def test_reference_split_without_fee():
 
 
 def test_reference_split_with_one_percent_fee():
+    # Each part is floor(5e9 x w / 1025011) as without a fee and pays
+    # floor(part / 100): m0's part 4_877_996_431 pays 48_779_964.
     split = split_reward(5_000_000_000, Fraction(1, 100), REFERENCE_SHARES, finder="m0")
-    assert split.fee == 50_000_000
-    assert split.credits == {"m0": 4_829_216_466, "m1": 96_584_329, "m2": 24_146_082,
+    assert split.fees == {"m0": 48_779_964, "m1": 975_599, "m2": 243_899, "m3": 487, "m4": 48}
+    assert split.fee == 49_999_997
+    assert split.credits == {"m0": 4_829_216_467, "m1": 96_584_329, "m2": 24_146_083,
                              "m3": 48_292, "m4": 4_829}
-    assert split.remainder == 2
+    assert split.remainder == 3            # the parts' rounding, as without a fee
     assert split.total() == 5_000_000_000
+
+
+def test_the_fee_taken_before_the_split_differed_by_a_few_base_units():
+    # The rule before per-miner fees: fee = floor(5e9 / 100) first, the rest by
+    # work.  The per-part rule gives the miners 2 base units more of 5e9 here
+    # (m0 and m2 one each); the fee account gets 50_000_000 instead of 50_000_002.
+    old_credits = {"m0": 4_829_216_466, "m1": 96_584_329, "m2": 24_146_082, "m3": 48_292,
+                   "m4": 4_829}
+    split = split_reward(5_000_000_000, Fraction(1, 100), REFERENCE_SHARES, finder="m0")
+    moved = {a: split.credits[a] - old_credits[a] for a in old_credits}
+    assert moved == {"m0": 1, "m1": 0, "m2": 1, "m3": 0, "m4": 0}
+    assert split.fee + split.remainder == 50_000_000
+
+
+def test_each_part_pays_its_own_fee():
+    # premium m1 pays 0.5 %, m2 nothing, the rest the default 1 %
+    fees = {"m1": Fraction(1, 200), "m2": Fraction(0)}
+    split = split_reward(5_000_000_000, Fraction(1, 100), REFERENCE_SHARES, finder="m0",
+                         fees=fees)
+    assert split.fees == {"m0": 48_779_964, "m1": 487_799, "m2": 0, "m3": 487, "m4": 48}
+    assert split.credits["m1"] == 97_559_928 - 487_799
+    assert split.credits["m2"] == 24_389_982
+    assert split.rates["m1"] == Fraction(1, 200) and split.rates["m0"] == Fraction(1, 100)
+    assert split.fee == sum(split.fees.values())
+    assert split.total() == 5_000_000_000
+    # another account's fee never changes m0's credit
+    assert split.credits["m0"] == split_reward(5_000_000_000, Fraction(1, 100),
+                                               REFERENCE_SHARES, finder="m0").credits["m0"]
+
+
+def test_solo_and_a_single_miner_agree_with_the_fee_first_rule():
+    # one part: floor(reward x fee) either way
+    split = split_block(SOLO, 5_000_000_001, Fraction(3, 100), iter([]), finder="f", window=0,
+                        fees={"f": Fraction(1, 50)})
+    assert (split.fee, split.credits) == (100_000_000, {"f": 4_900_000_001})
 
 
 def test_fee_from_config_float_is_exact():
@@ -138,7 +176,8 @@ def test_thousands_of_miners():
     assert 0 <= split.remainder < 5000
     total = sum(w for _, w in shares)
     for account, work in shares[:50]:
-        assert split.credits[account] == 4_950_000_000 * work // total
+        part = 5_000_000_000 * work // total
+        assert split.credits[account] == part - part // 100
 
 
 def test_prop_takes_every_share_given():
@@ -159,28 +198,53 @@ def test_bad_inputs_are_refused():
     with pytest.raises(ValueError):
         split_reward(10, Fraction(1), {"a": 1}, finder="a")
     with pytest.raises(ValueError):
+        split_reward(10, 0, {"a": 1}, finder="a", fees={"a": Fraction(1)})
+    with pytest.raises(ValueError):
+        split_reward(10, 0, {"a": 1}, finder="a", fees={"a": Fraction(-1, 100)})
+    with pytest.raises(ValueError):
         split_block("pps", 10, 0, iter([]), finder="a", window=1)
 
 
 accounts = st.text(alphabet="abcdefgh", min_size=1, max_size=3)
+# Fees as configured: whole 1e-8 in [0, 1), biased to the usual few per cent.
+fee_rates = st.one_of(st.integers(0, 5_000_000), st.integers(0, 10 ** 8 - 1)).map(
+    lambda units: Fraction(units, 10 ** 8))
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=400, deadline=None)
 @given(reward=st.integers(0, 21_000_000 * 10 ** 8),
        fee=st.fractions(min_value=0, max_value=Fraction(49, 100)),
+       own=st.dictionaries(accounts, fee_rates, max_size=6),
        shares=st.lists(st.tuples(accounts, st.integers(0, 2 ** 80)), max_size=60),
        window=st.integers(1, 2 ** 82),
        scheme=st.sampled_from([PPLNS, PROP, SOLO]))
-def test_credits_fee_and_remainder_always_add_up_to_the_reward(reward, fee, shares, window,
+def test_credits_fee_and_remainder_always_add_up_to_the_reward(reward, fee, own, shares, window,
                                                                scheme):
-    split = split_block(scheme, reward, fee, iter(shares), finder="finder", window=window)
+    split = split_block(scheme, reward, fee, iter(shares), finder="finder", window=window,
+                        fees=own)
     assert split.total() == reward
     assert all(amount >= 0 for amount in split.credits.values())
     assert 0 <= split.remainder < max(1, len(split.credits))
-    assert split.fee == reward * fee.numerator // fee.denominator
+    assert split.fee == sum(split.fees.values())
+    total = sum(split.work.values())
+    for account, work in split.work.items():
+        # each part pays exactly its own account's fee, and the credit is within
+        # one base unit of the exact share of the reward after that fee
+        rate = own.get(account, fee)
+        part = reward * work // total
+        assert split.fees[account] == part * rate.numerator // rate.denominator
+        assert split.credits[account] + split.fees[account] == part
+        assert abs(split.credits[account] - Fraction(reward * work, total) * (1 - rate)) < 1
+    if not own:
+        # against the rule before per-miner fees (fee first, then the rest by
+        # work): each credit moves by at most one base unit
+        first = reward * fee.numerator // fee.denominator
+        for account, work in split.work.items():
+            assert abs(split.credits[account] - (reward - first) * work // total) <= 1
     if scheme == PPLNS:
         assert split.counted <= window
-        # more work never earns less
-        ranked = sorted(split.work, key=split.work.get)
+        # more work never earns less at the same fee
+        same = [a for a in split.work if own.get(a, fee) == fee]
+        ranked = sorted(same, key=split.work.get)
         for low, high in zip(ranked, ranked[1:]):
             assert split.credits[low] <= split.credits[high]
