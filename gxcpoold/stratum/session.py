@@ -167,7 +167,9 @@ class StratumSession(JsonLineProtocol):
 
     def malformed(self, reason):
         self.malformed_count += 1
-        if self.request is not None and self.request.get("method") in SHARE_METHODS:
+        method = self.request.get("method") if self.request is not None else None
+        # a method that is not a string (a list: unhashable) is itself the malformation
+        if isinstance(method, str) and method in SHARE_METHODS:
             self.service.shares_rejected[MALFORMED] += 1      # metrics: a share too broken
         self._judge()
 

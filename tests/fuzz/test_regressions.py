@@ -67,3 +67,15 @@ def test_a_recorded_conversation_replays():
            b'"00000000"]}\n' % user.encode()]
     conversation = replay("sha256d", fed)
     assert conversation.lines
+
+
+@pytest.mark.parametrize("port", ["sha256d", "ethash", "gxhash"])
+@pytest.mark.parametrize("method", [b"[]", b"{}", b"[\"mining.submit\"]"])
+def test_an_unhashable_method_is_answered_as_malformed(port, method):
+    # lines crash: malformed() looked the method up in a frozenset, and a list
+    # method raised TypeError out of dataReceived (Twisted drops the connection
+    # with a traceback)
+    conversation = replay(port, [b'{"id": 2, "method": %s}\n' % method])
+    assert conversation.protocol.malformed_count == 1
+    [answer] = conversation.written()
+    assert answer["id"] == 2 and "'method' must be a string" in json.dumps(answer)
