@@ -14,11 +14,13 @@ def miner_history(connection, account):
     rows = []
     for r in connection.execute(
             select(blocks.c.time, blocks.c.height, blocks.c.hash, credits.c.amount,
-                   credits.c.status, credits.c.kind, credits.c.work)
+                   credits.c.status, credits.c.kind, credits.c.work, credits.c.fee)
             .join(blocks, blocks.c.id == credits.c.block_id)
             .where(credits.c.account == account)):
+        # a share credit's fee: what its part of the reward paid (docs/fees.md)
+        note = "work %d" % r.work + (", fee %d base units" % r.fee if r.fee else "")
         rows.append((r.time, "credit-" + r.kind, r.amount, r.status, r.height, r.hash, "",
-                     "work %d" % r.work))
+                     note))
     for r in connection.execute(select(payouts).where(payouts.c.recipient == account)):
         rows.append((r.created_at, "payout", -r.amount, r.status, r.block_height,
                      r.block_hash or "", r.idempotency_key, r.note))

@@ -5,16 +5,17 @@ import random
 from fractions import Fraction
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
 from gxcpoold.config import ConfigError, FeeTier, load_config
-from gxcpoold.ledger import accounts, fees
+from gxcpoold.ledger import accounts, fees, history, migrate
 from gxcpoold.ledger.admin import main as admin_main
 from gxcpoold.ledger.blocks import RewardPolicy, accept_block, insert_candidate
-from gxcpoold.ledger.schema import credits
+from gxcpoold.ledger.schema import blocks, credits
 from gxcpoold.ledger.sharestore import ShareStore
 from gxcpoold.reload import changes, needs_restart
 from gxcpoold.shares import BlockCandidate
+from tests.ledger.dbtest import BACKENDS, open_database
 from tests.ledger.factories import address, share
 
 T0 = 1_700_000_040.0                 # a whole minute
@@ -286,3 +287,48 @@ def test_random_fees_always_add_up_through_the_database(database):
         split = credit(database, height, policy)
         assert split.total() == REWARD
         check_books(database, height)
+
+
+def test_the_worked_example_of_docs_fees(database):
+    # docs/fees.md: A at the pool fee, B premium 0.5 %, C in a 0.8 % tier; work 6:3:2
+    # A's share is in the block's own minute, which the 24 h hashrate leaves
+    # out: A reaches no tier although it did the most work.
+    write(database, [share(time=T0 + 130, miner=1, work=6 * 10 ** 10),
+                     share(time=T0 + 20, miner=2, work=3 * 10 ** 10),
+                     share(time=T0 + 30, miner=3, work=2 * 10 ** 10)])
+    database.run_sync(fees.set_fee, address(2), Fraction(5, 1000), actor="a", reason="premium",
+                      now=T0)
+    tier = fees.FeePolicy(Fraction(1, 100), (FeeTier(2 * 10 ** 10 / DAY, Fraction(8, 1000)),))
+    found(database, T0 + 150, 1)
+    split = credit(database, 1, reward_policy("prop", tier))
+    assert shares_of(database, 1) == {address(1): (2_700_000_000, 27_272_727),
+                                      address(2): (1_356_818_182, 6_818_181),
+                                      address(3): (901_818_182, 7_272_727)}
+    assert (split.fee, split.remainder) == (41_363_635, 1)
+    check_books(database, 1)
+    notes = [row[-1] for row in database.run_sync(history.miner_history, address(1))]
+    assert notes == ["work 60000000000, fee 27272727 base units"]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_credits_from_before_the_upgrade_record_no_fee(backend, tmp_path):
+    cleanups = []
+    database = open_database(backend, tmp_path, cleanups=cleanups, upgrade=False)
+    try:
+        migrate.upgrade(database.engine, "0003")
+
+        def old_credit(c):
+            c.execute(insert(blocks).values(
+                id=1, height=1, hash="h", previous_hash="p", algorithm="gxhash", address="a",
+                worker="", work=1, network_difficulty=1.0, time=T0, status="mature", reason="",
+                reward=10, confirmations=6, credited=True, candidate="{}", created_at=T0,
+                updated_at=T0))
+            c.exec_driver_sql("INSERT INTO credits (block_id, account, kind, amount, work, "
+                              "status) VALUES (1, 'a', 'share', 10, '1', 'mature')")
+        database.run_sync(old_credit)
+        migrate.upgrade(database.engine)
+        assert [(r.amount, r.fee) for r in rows_of(database, 1)] == [(10, 0)]
+        assert database.run_sync(fees.list_fees) == []
+    finally:
+        for fn in reversed(cleanups):
+            fn()
