@@ -20,6 +20,7 @@ from twisted.internet.task import deferLater
 from twisted.logger import Logger
 from twisted.internet.protocol import Protocol
 from twisted.web.client import Agent, FileBodyProducer, HTTPConnectionPool
+from twisted.web.client import _HTTP11ClientFactory
 from twisted.web.http_headers import Headers
 
 import gxcpoold
@@ -63,6 +64,7 @@ class WebhookSender:
         self.reactor = reactor
         # not persistent: alerts are rare, a kept-alive socket would mostly go stale
         self.http_pool = HTTPConnectionPool(reactor, persistent=False)
+        self.http_pool._factory = _QuietClientFactory
         self.destinations = {}
         self.agent = None
         self.timeout = None
@@ -241,6 +243,10 @@ class WebhookSender:
         else:
             done.callback(None)
         return done.addCallback(lambda _: self.http_pool.closeCachedConnections())
+
+
+class _QuietClientFactory(_HTTP11ClientFactory):
+    noisy = False            # no "Starting factory" info line per delivery
 
 
 class _Discard(Protocol):

@@ -43,6 +43,7 @@ class WebhookSenderTests(unittest.TestCase):
         return "%s %s" % (kind, alert.id), alert.body("testpool", "testnet")
 
     async def test_posts_json_to_every_url_with_signature(self):
+        lines = capture_log(self)
         a, b = await Receiver.start(self), await Receiver.start(self)
         s = self.sender([a.url, b.url], secret="s3cret")
         label, body = self.body()
@@ -62,6 +63,8 @@ class WebhookSenderTests(unittest.TestCase):
             self.assertTrue(payload["time"].endswith("Z"))
             self.assertEqual(payload["details"], {"height": 7})
         self.assertEqual(s.sent, 2)
+        # a delivery adds no info line of Twisted's own ("Starting factory ...")
+        self.assertEqual([t for level, t in lines if "_HTTP11ClientFactory" in t], [])
 
     async def test_no_signature_without_secret(self):
         a = await Receiver.start(self)
