@@ -29,6 +29,12 @@ make_image() {   # tag, packages
   echo "== $repo:$tag (debootstrap bookworm: $packages)"
   debootstrap --variant=minbase --include="$packages" bookworm "$root" "$mirror" \
     >"$work/$tag.log" 2>&1 || { tail -20 "$work/$tag.log"; exit 1; }
+  # this host's own extra CAs (an intercepting proxy's), so pip in the build
+  # reaches PyPI through the same proxy the host uses
+  if compgen -G "/usr/local/share/ca-certificates/*.crt" >/dev/null; then
+    cp /usr/local/share/ca-certificates/*.crt "$root/usr/local/share/ca-certificates/"
+    chroot "$root" update-ca-certificates >/dev/null
+  fi
   chroot "$root" apt-get clean
   rm -rf "$root"/var/lib/apt/lists/* "$root"/var/cache/apt/*.bin
   # python:3.11-* images run python3 from PATH and use a UTF-8 locale
