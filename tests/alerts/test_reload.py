@@ -74,9 +74,8 @@ def test_configuration_checks():
 
 def test_https_needs_twisted_tls():
     env = {"GXCPOOL_ALERTS_WEBHOOKS": "https://hooks.example/T"}
-    try:
-        import OpenSSL  # noqa: F401
-    except ImportError:
+    import importlib.util
+    if importlib.util.find_spec("OpenSSL") is None:
         with pytest.raises(ConfigError, match=r"twisted\[tls\]"):
             load_config(None, environ=env)
     else:
