@@ -242,6 +242,7 @@ def _positive(kind):
 
 def _webhook_urls(value) -> tuple:
     """[alerts] webhooks: http(s) URLs; a TOML list, or comma-separated text (environment)."""
+    import importlib.util
     items = value.split(",") if isinstance(value, str) else value
     if not isinstance(items, (list, tuple)):
         raise ValueError("must be a list of http:// or https:// URLs")
@@ -258,12 +259,9 @@ def _webhook_urls(value) -> tuple:
         # the reason never repeats the URL: a webhook URL often is a secret token
         if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError("webhook %d is not an http:// or https:// URL with a host" % number)
-        if parts.scheme == "https":
-            try:
-                import OpenSSL  # noqa: F401  (Twisted's TLS needs it)
-            except ImportError:
-                raise ValueError("webhook %d is https://, which needs Twisted's TLS support "
-                                 "(pip install 'twisted[tls]')" % number) from None
+        if parts.scheme == "https" and importlib.util.find_spec("OpenSSL") is None:
+            raise ValueError("webhook %d is https://, which needs Twisted's TLS support "
+                             "(pip install 'twisted[tls]')" % number)
         urls.append(text)
     return tuple(urls)
 
