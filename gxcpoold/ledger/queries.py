@@ -409,7 +409,7 @@ def credits_of(connection, account, limit=HISTORY_ROWS) -> list:
              .where(credits.c.account == account)
              .order_by(credits.c.id.desc()).limit(limit))
     return [{"block_height": r.height, "block_hash": r.hash, "block_status": r.bstatus,
-             "kind": r.kind, "amount": int(r.amount), "status": r.status,
+             "kind": r.kind, "amount": int(r.amount), "fee": int(r.fee), "status": r.status,
              "work": float(r.work), "time": float(r.time)}
             for r in connection.execute(query)]
 

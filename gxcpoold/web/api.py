@@ -17,7 +17,7 @@ from twisted.internet import defer
 from gxcpoold.addresses import AddressError, check_address
 from gxcpoold.algorithms import ALGORITHMS
 from gxcpoold.amounts import format_gxc, gxc_to_base_units
-from gxcpoold.ledger import queries
+from gxcpoold.ledger import fees, queries
 from gxcpoold.ledger.payoutstore import halted as payouts_halted
 from gxcpoold.node.health import DOWN
 from gxcpoold.web.http import ApiError, choice_arg, int_arg, json_response, query_arg
@@ -123,15 +123,6 @@ def long_float(value):
     except OverflowError:
         return None
     return value if value < MAX_LONG_FLOAT else None
-
-
-def fee_text(fee) -> str:
-    """Fraction -> shortest exact decimal text: 1/100 -> "0.01".  The fee is a
-    whole number of 1e-8 (config.py), so the division is exact."""
-    scaled = fee * 100_000_000
-    units = scaled.numerator // scaled.denominator
-    text = format_gxc(units).rstrip("0").rstrip(".")
-    return text or "0"
 
 
 class WalletBalance:
@@ -241,6 +232,16 @@ async def database_check(ctx):
     return {"ok": True, "latency": time.monotonic() - started, "error": None}, halted
 
 
+async def miner_fee(ctx, address, minute):
+    """What the address's part of a block found now would pay, public fields only
+    (an operator's reason for an address fee stays in the audit)."""
+    policy = fees.FeePolicy.from_config(ctx.config)
+    found = await ctx.cached(fees.effective_fee, address, minute, policy)
+    return {"fee": fees.fee_text(found["fee"]), "source": found["source"],
+            "tier": found["tier"], "min_hashrate": found.get("min_hashrate"),
+            "hashrate_24h": found["hashrate_24h"], "default": fees.fee_text(policy.default)}
+
+
 def chain_size(ctx):
     """The node's getblockcount (the next height) as the pool knows it, or None."""
     template = template_of(ctx)
@@ -274,7 +275,7 @@ def add_routes(app, ctx):
             algorithms=enabled,
             total_hash_rate=summary["hashrate"]["10m"]["total"],
             blocks_found=summary["blocks"]["found"],
-            pool_fee=fee_text(ctx.config.pool.fee), payout_scheme=ctx.config.payouts.scheme,
+            pool_fee=fees.fee_text(ctx.config.pool.fee), payout_scheme=ctx.config.payouts.scheme,
             minimum_payout=ctx.config.payouts.minimum,
             height=template.height if template is not None else None,
             network_difficulty=float(template.difficulty) if template is not None else None,
@@ -293,7 +294,13 @@ def add_routes(app, ctx):
         found = await ctx.cached(queries.miner, address, now_key())
         if found is None:
             raise ApiError(404, "no miner with this address has sent a share to this pool")
-        return answer(request, shape("Miner", found))
+        fee = await miner_fee(ctx, address, now_key())
+        return answer(request, shape("Miner", dict(found, fee=fee)))
+
+    @app.route("/api/fees", methods=["GET"])
+    def fee_rules(request):
+        return answer(request, shape("FeeRules",
+                                     fees.fee_schedule(fees.FeePolicy.from_config(ctx.config))))
 
     @app.route("/api/blocks", methods=["GET"])
     async def blocks(request):

@@ -27,6 +27,7 @@ LEADERBOARD_BY = ("work", "hashrate", "blocks")
 BALANCE_STATES = ("ok", "warning", "unknown")
 MAX_OFFSET = 1_000_000
 GXC_PATTERN = r"^-?[0-9]+\.[0-9]{8}$"
+FEE_PATTERN = r"^[0-9]+(\.[0-9]+)?$"
 
 # Query parameters: (kind, bounds or choices, default, description); the handlers
 # read them with these exact bounds, so the document cannot drift from the code.
@@ -186,8 +187,9 @@ def schemas(network="testnet", lenient=False):
             **money("commission_earned", "Pool fees credited so far"),
             **money("total_payouts", "Payouts sent or confirmed so far"),
             "payouts_count": integer("Payouts sent or confirmed so far."),
-            "pool_fee": string("The pool fee as a fraction of each block reward (0.01 = 1 %).",
-                               pattern=r"^[0-9]+(\.[0-9]+)?$"),
+            "pool_fee": string("The pool fee as a fraction of each block reward (0.01 = 1 %); "
+                               "volume tiers and address fees: /api/fees.",
+                               pattern=FEE_PATTERN),
             "payout_scheme": enum(("pplns", "prop", "solo"), "How block rewards are shared."),
             **money("minimum_payout", "The smallest balance that is paid out"),
             "height": integer("Height of the block being mined, null before the first "
@@ -228,6 +230,8 @@ def schemas(network="testnet", lenient=False):
             "block_status": enum(BLOCK_STATUSES, "The block's status."),
             "kind": enum(("share", "fee", "remainder"), "Why the credit was made."),
             **money("amount", "The credit"),
+            **money("fee", "The pool fee this credit's part of the reward paid (amount + fee "
+                    "= the part; 0 on fee and remainder credits)"),
             "status": enum(("immature", "mature", "void"), "immature until the block matures; "
                            "void if it was orphaned."),
             "work": number("The miner's work counted for this block."),
@@ -256,6 +260,29 @@ def schemas(network="testnet", lenient=False):
             "offset": integer("Payouts skipped."),
             "payouts": array(ref("Payout"), "This page."),
         }),
+        "FeeTier": obj("A volume tier.", {
+            "min_hashrate": number("The average accepted hashrate over the 24 h before a "
+                                   "block that reaches the tier, expected hashes/s."),
+            "fee": string("The tier's fee as a fraction of a reward (0.008 = 0.8 %).",
+                          pattern=FEE_PATTERN),
+        }),
+        "FeeRules": obj("The pool's published fee rules.", {
+            "default": string("The pool fee (0.01 = 1 %).", pattern=FEE_PATTERN),
+            "tiers": array(ref("FeeTier"), "Volume tiers: the lowest fee among those a miner "
+                           "reaches applies."),
+            "hashrate_window_seconds": integer("The period a tier's hashrate is averaged over."),
+            "rule": string("How a miner's fee is chosen and applied, in words."),
+        }),
+        "MinerFee": obj("The fee this miner's part of a block found now would pay.", {
+            "fee": string("Its fee (0.01 = 1 %).", pattern=FEE_PATTERN),
+            "source": enum(("address", "tier", "default"), "address: the operator gave this "
+                           "address its own fee; tier: a volume tier; default: the pool fee."),
+            "tier": integer("The tier's index in FeeRules.tiers.", nullable=True),
+            "min_hashrate": number("The tier's threshold, expected hashes/s.", nullable=True),
+            "hashrate_24h": number("Its average accepted hashrate over the last 24 h (whole "
+                                   "minutes), expected hashes/s."),
+            "default": string("The pool fee, for comparison.", pattern=FEE_PATTERN),
+        }),
         "Miner": obj("One miner: hashrate, workers, shares, balances, credits and payouts.", {
             "address": address,
             "first_seen": number("Its first accepted share, Unix seconds."),
@@ -266,6 +293,7 @@ def schemas(network="testnet", lenient=False):
             "workers_total": integer("Its workers with a share in the last day."),
             "shares": ref("ShareCounts", "Its accepted shares per window."),
             "balances": ref("Balances", "What the pool owes it."),
+            "fee": ref("MinerFee", "The fee it pays, and why."),
             "blocks_found": integer("Blocks this miner found."),
             "credits": array(ref("Credit"), "Its last 50 credits, newest first."),
             "payouts": array(ref("Payout"), "Its last 50 payouts, newest first."),
@@ -488,6 +516,11 @@ def build_document(network="testnet", lenient=False, title="gxcpool"):
             parameters=[_parameter("by", "query", "leaderboard_by"),
                         _parameter("window", "query", "window"),
                         _parameter("limit", "query", "leaderboard_limit")]),
+        "/api/fees": _operation(
+            "Fee rules",
+            "The pool fee, the volume tiers and how a miner's fee is chosen and applied.  A "
+            "miner's own effective fee is in /api/miners/{address}.",
+            "FeeRules", tag="pool", operation_id="getFees"),
         "/api/network": _operation(
             "Network",
             "Height, difficulty, network work and block reward from the current template, "

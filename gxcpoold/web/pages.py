@@ -10,6 +10,7 @@ are a fixed whitelist read once at start, served with their content types.
 """
 import functools
 import hashlib
+from fractions import Fraction
 from importlib import resources
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
@@ -19,7 +20,7 @@ from gxcpoold.addresses import AddressError, check_address
 from gxcpoold.algorithms import ALGORITHMS
 from gxcpoold.ledger import queries
 from gxcpoold.web import charts, commands, formats
-from gxcpoold.web.api import WalletBalance, balance_state
+from gxcpoold.web.api import WalletBalance, balance_state, miner_fee
 from gxcpoold.web.http import ApiError, choice_arg, int_arg, query_arg
 
 HTML_TYPE = b"text/html; charset=utf-8"
@@ -204,8 +205,10 @@ class Pages:
                             "No shares from %s yet. A miner appears here after its first "
                             "accepted share." % address)
         series = await self.read(queries.hashrate_series, now, *CHART_SPANS[span], address)
+        fee = await miner_fee(self.ctx, address, now)
         return self.render(
             request, "miner.html", active=None, miner=found, windows=list(queries.WINDOWS),
+            fee=fee, fee_text=formats.percent(float(Fraction(fee["fee"])), digits=2),
             credits_shown=CREDITS_SHOWN,
             payouts=self.payout_terms(), **self.chart_values(series, span, "Miner"))
 
@@ -274,8 +277,12 @@ class Pages:
 
     def payout_terms(self):
         config = self.ctx.config
+        tiers = [{"min_hashrate": tier.min_hashrate,
+                  "fee_text": formats.percent(float(tier.fee), digits=2)}
+                 for tier in sorted(config.pool.fee_tiers, key=lambda t: t.min_hashrate)]
         return {"fee": float(config.pool.fee), "fee_text": formats.percent(float(config.pool.fee),
                                                                            digits=2),
+                "tiers": tiers,
                 "scheme": config.payouts.scheme.upper(), "minimum": config.payouts.minimum,
                 "interval": config.payouts.interval, "network": config.pool.network}
 

@@ -9,6 +9,7 @@ comes back as inert text.
 import json
 import math
 import socket
+import time
 from collections import Counter
 
 from sqlalchemy import func, select
@@ -562,3 +563,54 @@ class Refusals(ApiTestCase):
             self.assertIn(path, page.text)
         self.assertNotIn("<script", page.text)
         self.assertNotIn("style=", page.text)
+
+
+# ------------------------------------------------------------ fees
+
+class Fees(ApiTestCase):
+    TIERS = [{"min_hashrate": 2.0, "fee": "0.008"}, {"min_hashrate": 1e12, "fee": "0.002"}]
+
+    async def test_fee_rules_are_published(self):
+        pool = await WebPool.start(self, pool={"fee": "0.01", "fee_tiers": self.TIERS})
+        rules = await pool.get_json("/api/fees")
+        self.assertEqual(rules["default"], "0.01")
+        self.assertEqual(rules["tiers"], [{"min_hashrate": 2.0, "fee": "0.008"},
+                                          {"min_hashrate": 1e12, "fee": "0.002"}])
+        self.assertEqual(rules["hashrate_window_seconds"], 86400)
+        self.assertIn("own fee", rules["rule"])
+
+    async def test_a_miner_sees_its_fee_and_why(self):
+        from fractions import Fraction
+        from gxcpoold.ledger import fees
+        pool = await WebPool.start(self, pool={"fee": "0.01", "fee_tiers": self.TIERS})
+        # A: 24 h of work above 2 H/s on average (whole minutes before now): the tier
+        pool.add_share(A, worker="rig1", work=200_000, age=600)
+        # B: a little work: the default; C: an operator's own fee beats everything
+        pool.add_share(B, worker="rig1", work=100, age=600)
+        pool.add_share(C, worker="rig1", work=10**15, age=600)
+        await pool.flush()
+        await pool.db.run(fees.set_fee, C, Fraction(5, 1000), actor="test",
+                          reason="premium member", now=time.time())
+        pool.forget_cache()
+        a, b, c = [(await pool.get_json("/api/miners/" + m))["fee"] for m in (A, B, C)]
+        self.assertEqual((a["fee"], a["source"], a["tier"], a["min_hashrate"]),
+                         ("0.008", "tier", 0, 2.0))
+        self.assertAlmostEqual(a["hashrate_24h"], 200_000 / 86400)
+        self.assertEqual((b["fee"], b["source"], b["tier"]), ("0.01", "default", None))
+        self.assertEqual((c["fee"], c["source"]), ("0.005", "address"))
+        self.assertEqual(c["default"], "0.01")
+        # the operator's reason is not published
+        raw = (await pool.get("/api/miners/" + C)).text
+        self.assertNotIn("premium member", raw)
+
+    async def test_credits_show_the_fee_their_part_paid(self):
+        pool = await self.filled_pool()
+        miner = await pool.get_json("/api/miners/" + A)
+        shares_credits = [c for c in miner["credits"] if c["kind"] == "share"]
+        self.assertTrue(shares_credits)
+        for credit in shares_credits:
+            part = credit["amount"] + credit["fee"]
+            # the pool fee (1 %) of the miner's part, floored
+            self.assertEqual(credit["fee"], part // 100)
+            self.assertGreater(credit["fee"], 0)
+        money_fields_exact(self, miner)

@@ -446,3 +446,27 @@ class Pages(unittest.TestCase):
         self.assertIn("No blocks found yet.", text(tree.by_id("recent-blocks")))
         self.assertIn("solvency-unknown", tree.by_id("solvency").attrs["class"])
         self.assertIn("no shares in this period", text(tree.find_all("svg")[0]))
+
+
+class FeesShown(unittest.TestCase):
+    async def test_the_miner_page_shows_its_fee_and_the_dashboard_the_tiers(self):
+        from fractions import Fraction
+        from gxcpoold.ledger import fees
+        pool = await WebPool.start(self, pool={"fee": "0.01", "fee_tiers": [
+            {"min_hashrate": 2.0, "fee": "0.008"}]})
+        a, b = pool.address(1), pool.address(2)
+        pool.add_share(a, worker="rig1", work=200_000, age=600)
+        pool.add_share(b, worker="rig1", work=100, age=600)
+        await pool.flush()
+        page = (await pool.get("/miners/" + a)).text
+        self.assertIn("Your fee: <strong>0.80 %</strong>", page)
+        self.assertIn("volume tier", page)
+        self.assertIn("Your fee: <strong>1.00 %</strong>", (await pool.get("/miners/" + b)).text)
+        await pool.db.run(fees.set_fee, b, Fraction(3, 1000), actor="test", reason="premium",
+                          now=time.time())
+        pool.forget_cache()
+        page = (await pool.get("/miners/" + b)).text
+        self.assertIn("Your fee: <strong>0.30 %</strong>", page)
+        self.assertIn("your own fee", page)
+        dashboard = (await pool.get("/")).text
+        self.assertIn("0.80 % from 2", dashboard)
