@@ -68,6 +68,11 @@ class SharesWhileTheReceiverHangs(unittest.TestCase):
         _, en1, en2_size = subscribed["result"]
         en2 = bytes(en2_size)
 
+        # the receiver holds the first alert; the queue behind it overflows
+        for height in range(10):
+            hub.publish("block.orphaned", height=height, hash="%064x" % height, reason="test")
+        await hung.wait_for(1)
+        self.assertGreater(alerts.sender.dropped, 0)
         answered, slowest, nonce = 0, 0.0, 0
         while answered < 20:
             work = Work.from_notify(client.notifies()[-1], bytes.fromhex(en1), en2_size,
@@ -80,9 +85,8 @@ class SharesWhileTheReceiverHangs(unittest.TestCase):
             if answer["error"] is None or answer["error"][0] != 21:   # 21: a new block raced it
                 self.assertIs(answer["result"], True, answer)
                 answered += 1
-        # at D = 1 shares are blocks: alerts were raised and wait on the hung receiver
-        await wait_for(lambda: alerts.raised["block.found"] >= 3, "block.found alerts")
+        # at D = 1 shares are blocks: their alerts were raised and queue behind the hung one
+        await wait_for(lambda: alerts.raised["block.found"] >= 1, "a block.found alert")
         self.assertEqual(len(hung.requests), 1)            # one in flight, hanging
-        self.assertGreater(alerts.sender.dropped, 0)       # the queue overflowed
         self.assertLess(slowest, ANSWER_WITHIN)
         self.assertGreaterEqual(len(sink.shares), 20)
