@@ -13,6 +13,7 @@ Invariants:
 import json
 
 from gxcpoold.algorithms import ethash, gxhash, sha256d
+from gxcpoold.hashers.ethash import ETHASH_EPOCH_LENGTH, ETHASH_MAX_EPOCH
 from gxcpoold.node.client import NodeClient
 from gxcpoold.node.errors import NodeProtocolError, NodeRPCError, NodeTransportError
 from gxcpoold.node.template import BlockTemplate
@@ -21,6 +22,7 @@ from fuzz.conversation import InvariantBroken
 DOCUMENTED = (NodeTransportError, NodeProtocolError, NodeRPCError)
 POOL_ADDRESS = "tGXC" + "ab" * 17
 REQUEST_ID = 7
+ETHASH_LAST_BLOCK = (ETHASH_MAX_EPOCH + 1) * ETHASH_EPOCH_LENGTH - 1
 _client = NodeClient(None, "http://127.0.0.1:1")       # parses only: never connects
 
 
@@ -56,6 +58,8 @@ def template(result):
     except Exception as e:
         raise InvariantBroken("BlockTemplate.from_rpc raised %r for %.300r" % (e, result)) from e
     for algorithm in (sha256d, ethash, gxhash):
+        if algorithm is ethash and parsed.height > ETHASH_LAST_BLOCK:
+            continue        # ethash defines no epoch past this height: its limit, not parsing's
         try:
             algorithm.build_job(parsed, "1", pool_address=POOL_ADDRESS, extranonce2_size=4)
         except Exception as e:

@@ -79,7 +79,9 @@ class Conversationalist:
         return self.json.value(3)            # any type, echoed only if int or string
 
     def request(self, method, params_text, extra=""):
-        members = ['"id":%s' % self.request_id(), '"method":%s' % string_text(method)]
+        # the method too may be any JSON value (a list once broke malformed())
+        members = ['"id":%s' % self.request_id(),
+                   '"method":%s' % self.maybe(string_text(method))]
         if self.fdp.ConsumeIntInRange(0, 15):
             members.append('"params":%s' % params_text)
         if extra:

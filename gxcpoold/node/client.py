@@ -248,7 +248,7 @@ class NodeClient:
         body = parse_http_response(raw)
         try:
             answer = json.loads(body)
-        except ValueError:
+        except (ValueError, RecursionError):     # too deeply nested is not JSON to us either
             raise NodeProtocolError("%s: answer is not JSON: %r" % (method, body[:200])) from None
         if not isinstance(answer, dict) or answer.get("jsonrpc") != "2.0":
             raise NodeProtocolError("%s: answer is not a JSON-RPC 2.0 object: %r"

@@ -59,7 +59,9 @@ class BlockTemplate:
     def from_rpc(cls, result) -> "BlockTemplate":
         if not isinstance(result, dict):
             raise NodeProtocolError("template is not an object: %r" % (result,))
-        height = _int(result, "height", minimum=1)
+        # bounds of the jobs' binary fields (found by fuzz/): a height the node
+        # stores as a signed 32-bit int, a 32-bit header time, an 8-byte amount
+        height = _int(result, "height", minimum=1, maximum=2**31 - 1)
         prev = result.get("previousblockhash")
         if not isinstance(prev, str) or not _HEX64.match(prev):
             raise NodeProtocolError("template previousblockhash is not 64 hex characters: %r"
@@ -85,13 +87,13 @@ class BlockTemplate:
                                     % (coinbase.get("block_height"), height))
         return cls(height=height, previousblockhash=prev, difficulty=difficulty,
                    coinbase=coinbase, transactions=tuple(txs[1:]),
-                   coinbasevalue=_int(result, "coinbasevalue", minimum=0),
-                   curtime=_int(result, "curtime", minimum=0), raw=result)
+                   coinbasevalue=_int(result, "coinbasevalue", minimum=0, maximum=2**63 - 1),
+                   curtime=_int(result, "curtime", minimum=0, maximum=2**32 - 1), raw=result)
 
 
-def _int(result, key, minimum):
+def _int(result, key, minimum, maximum):
     value = result.get(key)
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise NodeProtocolError("template %s is not a whole number >= %d: %r"
-                                % (key, minimum, value))
+    if isinstance(value, bool) or not isinstance(value, int) or not minimum <= value <= maximum:
+        raise NodeProtocolError("template %s is not a whole number from %d to %d: %.80r"
+                                % (key, minimum, maximum, value))
     return value

@@ -79,3 +79,28 @@ def test_an_unhashable_method_is_answered_as_malformed(port, method):
     assert conversation.protocol.malformed_count == 1
     [answer] = conversation.written()
     assert answer["id"] == 2 and "'method' must be a string" in json.dumps(answer)
+
+
+def test_an_answer_nested_past_the_recursion_limit_is_a_protocol_error():
+    # node_http crash: json.loads raised RecursionError, which only ValueError was caught as
+    body = b'{"jsonrpc":"2.0","id":' + b"[" * 100000 + b"]" * 100000 + b"}"
+    raw = b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body)
+    with pytest.raises(NodeProtocolError, match="not JSON"):
+        NodeClient(None, "http://127.0.0.1:1")._interpret("getblocktemplate", raw, 7)
+
+
+@pytest.mark.parametrize("field, value", [("height", 198343273775), ("height", 2**31),
+                                          ("curtime", 2**32), ("coinbasevalue", 2**63)])
+def test_template_numbers_beyond_the_jobs_binary_fields_are_refused(field, value):
+    # node_template crash: from_rpc took height 198343273775 and sha256d.build_job
+    # failed with struct.error; every algorithm must build a job from what it accepts
+    def template(number):
+        result = {"version": 1, "previousblockhash": "ab" * 32, "height": 5,
+                  "difficulty": 6.0, "transactions": [{"txid": "cd" * 32, "is_coinbase": True}],
+                  "coinbasevalue": 1, "curtime": 1_800_000_000}
+        result[field] = number
+        return result
+    with pytest.raises(NodeProtocolError, match=field):
+        BlockTemplate.from_rpc(template(value))
+    if value & (value - 1) == 0:             # a power of two: one less is the largest allowed
+        assert node_check.template(template(value - 1)) is not None
