@@ -26,7 +26,8 @@ setup(
     setup_requires=["cffi>=1.15"],
     cffi_modules=["native/build_native.py:ffibuilder"],
     install_requires=[
-        "twisted>=23.8",
+        # [tls]: https webhooks (alerts) and ssl: endpoints
+        "twisted[tls]>=23.8",
         "cffi>=1.15",
         "safe-pysha3>=1.0",
         "sqlalchemy>=2.0",
