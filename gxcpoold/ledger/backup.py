@@ -76,6 +76,8 @@ def backup(db_path, target, *, keep=None, now=None, step_pages=STEP_PAGES):
     if not os.path.isfile(db_path):
         raise BackupError("no SQLite database at %s" % db_path)
     directory_mode = os.path.isdir(target) or target.endswith(os.sep)
+    if keep is not None and keep < 1:
+        raise BackupError("--keep must be at least 1")
     if keep is not None and not directory_mode:
         raise BackupError("--keep needs PATH to be a directory (backups named %s)"
                           % NAME_FORMAT.replace("%Y%m%dT%H%M%SZ", "<UTC time>"))
@@ -123,8 +125,6 @@ def backup(db_path, target, *, keep=None, now=None, step_pages=STEP_PAGES):
 def prune(directory, keep, now):
     """Keep the newest `keep` timestamped backups in directory; remove the older
     ones and temporary files of backups killed more than a day ago.  Nothing else."""
-    if keep < 1:
-        raise BackupError("--keep must be at least 1")
     names = sorted(n for n in os.listdir(directory) if NAME_PATTERN.match(n))
     doomed = [os.path.join(directory, n) for n in names[:-keep]]
     for name in os.listdir(directory):
