@@ -320,7 +320,8 @@ def build_parser():
     parser.add_argument("--actor", help="name recorded in the audit trail (default: login)")
     top = parser.add_subparsers(dest="group", required=True)
 
-    db = top.add_parser("db", help="schema, backup, restore").add_subparsers(dest="command", required=True)
+    db = top.add_parser("db", help="schema, backup, restore").add_subparsers(
+        dest="command", required=True)
     db.add_parser("upgrade", help="apply pending migrations").set_defaults(run=cmd_db_upgrade)
     bk = db.add_parser("backup", help="consistent copy of the live SQLite ledger "
                        "(PostgreSQL: pg_dump, docs/backups.md)")
