@@ -68,7 +68,8 @@ for path in usr/lib/gxcpool/bin/twistd usr/lib/gxcpool/bin/python3 \
             "$site/twisted/plugins/gxcpool_plugin.py" "$site/twisted/plugins/gxcdevnode_plugin.py" \
             "$site/klein/__init__.py" "$site/sqlalchemy/__init__.py" "$site/alembic/__init__.py" \
             etc/gxcpool/gxcpool.toml lib/systemd/system/gxcpool.service \
-            usr/share/doc/gxcpool/bundled-python-packages.txt \
+            lib/systemd/system/gxcpool-backup.service lib/systemd/system/gxcpool-backup.timer \
+            usr/share/doc/gxcpool/bundled-python-packages.txt usr/share/doc/gxcpool/backups.md \
             usr/share/doc/gxcpool/operator-guide.md usr/share/doc/gxcpool/configuration.md; do
   grep -q " \./$path\( \|$\)" "$out/contents.txt" || fail "$path is not in the package"
 done
@@ -112,7 +113,36 @@ if [ -e "$root/usr/lib/gxcpool/bin/gxcpool-admin" ]; then
   step "database migrations ship with the package (gxcpool-admin db upgrade, unpacked files)"
   (cd "$work" && "${clean_env[@]}" "$py" "$root/usr/lib/gxcpool/bin/gxcpool-admin" \
      --database-url "sqlite:///$work/admin.sqlite3" db upgrade) || fail "gxcpool-admin db upgrade"
+  step "gxcpool-admin db backup and db restore (unpacked files)"
+  admin=("${clean_env[@]}" "$py" "$root/usr/lib/gxcpool/bin/gxcpool-admin")
+  (cd "$work" && "${admin[@]}" --database-url "sqlite:///$work/admin.sqlite3" \
+     db backup --keep 2 "$work/backups/") || fail "gxcpool-admin db backup"
+  saved=$(ls "$work"/backups/gxcpool-backup-*.sqlite3)
+  (cd "$work" && "${admin[@]}" --database-url "sqlite:///$work/restored/gxcpool.sqlite3" \
+     db restore "$saved" && "${admin[@]}" --database-url "sqlite:///$work/restored/gxcpool.sqlite3" \
+     balances) || fail "gxcpool-admin db restore"
 fi
+
+step "the backup timer ships off, the pool's unit stays enabled"
+# The package's own dh_installsystemd postinst sections, run against the unpacked
+# root (DPKG_ROOT): what `apt install` enables on a new machine.
+ctl="$work/control"
+dpkg-deb -e "$deb" "$ctl"
+awk '/^# Automatically added by dh_installsystemd/,/^# End automatically added section/' \
+  "$ctl/postinst" >"$work/postinst-systemd"
+grep -q "gxcpool-backup.timer" "$work/postinst-systemd" || fail "the postinst does not know the backup timer"
+grep -q "deb-systemd-invoke start 'gxcpool-backup" "$work/postinst-systemd" \
+  && fail "the postinst starts the backup timer"
+DPKG_ROOT="$root" DPKG_MAINTSCRIPT_PACKAGE=gxcpool DPKG_MAINTSCRIPT_NAME=postinst \
+  sh "$work/postinst-systemd" configure || fail "the postinst's systemd sections"
+wants="$root/etc/systemd/system"
+[ -L "$wants/multi-user.target.wants/gxcpool.service" ] || fail "gxcpool.service is not enabled"
+[ ! -e "$wants/timers.target.wants/gxcpool-backup.timer" ] || fail "gxcpool-backup.timer is enabled"
+if command -v systemctl >/dev/null; then
+  [ "$(systemctl --root="$root" is-enabled gxcpool-backup.timer)" = disabled ] \
+    || fail "systemctl is-enabled gxcpool-backup.timer"
+fi
+echo "gxcpool.service enabled, gxcpool-backup.timer installed and disabled"
 
 # devnet_start RUNNER... : a short --devnet run until the first template, then SIGTERM.
 devnet_start() {
@@ -189,6 +219,12 @@ else
     >"$work/gxcpool.service"
   verify_unit "$work/gxcpool.service"
   systemd-analyze security --offline=true "$work/gxcpool.service" 2>/dev/null | tail -1 || true
+  sed "s|/usr/lib/gxcpool/|$root/usr/lib/gxcpool/|g" "$root/lib/systemd/system/gxcpool-backup.service" \
+    >"$work/gxcpool-backup.service"
+  cp "$root/lib/systemd/system/gxcpool-backup.timer" "$work/"
+  verify_unit "$work/gxcpool-backup.service"
+  verify_unit "$work/gxcpool-backup.timer"        # finds its service beside it
+  systemd-analyze security --offline=true "$work/gxcpool-backup.service" 2>/dev/null | tail -1 || true
 fi
 
 if [ $system = 1 ]; then
@@ -200,6 +236,10 @@ if [ $system = 1 ]; then
   apt-get install -y -qq "$deb" >"$out/install.log" 2>&1 || { cat "$out/install.log"; fail "apt install"; }
   getent passwd gxcpool >/dev/null || fail "no gxcpool user"
   [ $have_systemd_analyze = 1 ] && verify_unit /lib/systemd/system/gxcpool.service
+  [ $have_systemd_analyze = 1 ] && verify_unit /lib/systemd/system/gxcpool-backup.timer
+  [ ! -e /etc/systemd/system/timers.target.wants/gxcpool-backup.timer ] || fail "the backup timer is enabled"
+  [ -d /var/backups/gxcpool ] && [ "$(stat -c %U:%a /var/backups/gxcpool)" = gxcpool:750 ] \
+    || fail "/var/backups/gxcpool"
   [ -d /var/lib/gxcpool ] && [ "$(stat -c %U /var/lib/gxcpool)" = gxcpool ] || fail "/var/lib/gxcpool"
   ls /usr/lib/gxcpool/lib/python3.11/site-packages/twisted/plugins/dropin.cache >/dev/null \
     || fail "postinst did not write the plugin cache"
@@ -214,6 +254,11 @@ if [ $system = 1 ]; then
      /usr/lib/gxcpool/bin/twistd
   grep -q "Unable to write to plugin cache" "$out/devnet-system.log" \
     && fail "the daemon tried to rewrite the plugin cache"
+  # what gxcpool-backup.service runs, as the gxcpool user, on the run's ledger
+  (cd / && "${as_pool[@]}" "${clean_env[@]}" /usr/lib/gxcpool/bin/gxcpool-admin \
+     --database-url "sqlite:///$state/gxcpool.sqlite3" db backup --keep 1 /var/backups/gxcpool/) \
+    || fail "gxcpool-admin db backup as gxcpool into /var/backups/gxcpool"
+  rm -f /var/backups/gxcpool/gxcpool-backup-*.sqlite3
   rm -rf "$state"
   step "purge"
   apt-get purge -y -qq gxcpool >"$out/purge.log" 2>&1 || { cat "$out/purge.log"; fail "purge"; }
