@@ -8,7 +8,6 @@ default).  One summary line per target; the exit status is 1 when any target
 crashed, 2 when atheris is not installed.
 """
 import argparse
-import glob
 import importlib.util
 import os
 import re

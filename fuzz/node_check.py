@@ -58,10 +58,7 @@ def template(result):
     except Exception as e:
         raise InvariantBroken("BlockTemplate.from_rpc raised %r for %.300r" % (e, result)) from e
     if not all(_hex(txid) for txid in parsed.txids):
-        # open (docs/fuzzing.md): from_rpc takes any txid string, the jobs need hex
-        # (sha256d) or encodable text (ethash, gxhash); the tests' templates use
-        # txids like "cb5", so the rule needs a decision
-        return parsed
+        raise InvariantBroken("from_rpc accepted a txid that is not hex: %.300r" % (result,))
     for algorithm in (sha256d, ethash, gxhash):
         if algorithm is ethash and parsed.height > ETHASH_LAST_BLOCK:
             continue        # ethash defines no epoch past this height: its limit, not parsing's

@@ -9,8 +9,6 @@ between requests with real and unknown method names and params of every JSON
 type, garbage lines, time passing, new jobs, share checks running.  What was
 fed is recorded (Conversation.fed), so a failure replays without atheris.
 """
-import json
-
 from fuzz.conversation import Conversation
 from fuzz.jsontext import JsonText, string_text
 from fuzz.ports import PORTS, USERNAME

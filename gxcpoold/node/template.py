@@ -79,6 +79,10 @@ class BlockTemplate:
         for i, tx in enumerate(txs):
             if not isinstance(tx, dict) or not isinstance(tx.get("txid"), str) or not tx["txid"]:
                 raise NodeProtocolError("template transaction %d has no txid" % i)
+            # every job hashes the txids as 32 bytes (merkle trees, commitments)
+            if not _HEX64.match(tx["txid"]):
+                raise NodeProtocolError("template transaction %d: txid %r is not 64 hex digits"
+                                        % (i, tx["txid"][:80]))
         coinbase = txs[0]
         if coinbase.get("is_coinbase") is not True:
             raise NodeProtocolError("template transaction 0 is not the coinbase")

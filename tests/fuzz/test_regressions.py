@@ -104,3 +104,19 @@ def test_template_numbers_beyond_the_jobs_binary_fields_are_refused(field, value
         BlockTemplate.from_rpc(template(value))
     if value & (value - 1) == 0:             # a power of two: one less is the largest allowed
         assert node_check.template(template(value - 1)) is not None
+
+
+def test_a_template_txid_that_is_not_64_hex_digits_is_refused():
+    from gxcpoold.node.errors import NodeProtocolError
+    from gxcpoold.node.template import BlockTemplate
+    for bad in ("cd" * 31 + "c&", "cb5", "\ud800" * 64, "ab" * 33):
+        result = {"height": 3, "previousblockhash": "ab" * 32, "difficulty": 1.0,
+                  "coinbasevalue": 5_000_000_000, "curtime": 1_800_000_000,
+                  "transactions": [{"txid": "cd" * 32, "is_coinbase": True, "block_height": 3},
+                                   {"txid": bad}]}
+        try:
+            BlockTemplate.from_rpc(result)
+        except NodeProtocolError as e:
+            assert "64 hex digits" in str(e)
+        else:
+            raise AssertionError("accepted txid %r" % bad)

@@ -14,9 +14,14 @@ from gxcpoold.shares import (ACCEPTED, CANDIDATE, REJECTED, SUBMITTED, BlockCand
 HASH = "00000" + "a" * 59
 
 
+def txid(i):
+    """The i-th mempool transaction's id (64 hex digits, as the node gives them)."""
+    return "%064x" % (0x7000 + i)
+
+
 def candidate(txs=2, height=10):
-    transactions = [{"txid": "cb", "is_coinbase": True}] + [
-        {"txid": "t%d" % i, "is_coinbase": False} for i in range(txs)]
+    transactions = [{"txid": "%064x" % 0xcb, "is_coinbase": True}] + [
+        {"txid": txid(i), "is_coinbase": False} for i in range(txs)]
     block = {"height": height, "hash": HASH, "previousblockhash": "p" * 64, "nonce": 5,
              "miner": "m", "timestamp": 1, "difficulty": 5.0, "transactions": transactions}
     return BlockCandidate(time=1.0, algorithm="sha256d", height=height, hash=HASH,
@@ -73,7 +78,7 @@ def test_accepted_at_the_cost_of_one_node_call():
     status, statuses, submitter, refreshes = run(client)
     assert status == ACCEPTED
     assert [s for s, _ in statuses] == [CANDIDATE, ACCEPTED]
-    assert submitter.mined_txids == {"t0", "t1"} and refreshes == [1]
+    assert submitter.mined_txids == {txid(0), txid(1)} and refreshes == [1]
 
 
 def test_recorded_before_it_is_sent():
@@ -115,7 +120,7 @@ def test_validation_failed_resubmits_with_the_coinbase_only():
     status, _, submitter, _ = run(client)
     assert status == ACCEPTED
     assert len(client.sent[0]["transactions"]) == 3 and len(client.sent[1]["transactions"]) == 1
-    assert {"t0", "t1"} <= submitter.mined_txids     # kept out of later jobs
+    assert {txid(0), txid(1)} <= submitter.mined_txids     # kept out of later jobs
 
 
 def test_validation_failed_after_losing_the_race():

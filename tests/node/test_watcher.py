@@ -7,7 +7,7 @@ from gxcpoold.node.watcher import TemplateWatcher
 
 def template(height, prev):
     return {"height": height, "previousblockhash": prev, "difficulty": 1.0,
-            "transactions": [{"txid": "cb%d" % height, "is_coinbase": True,
+            "transactions": [{"txid": "%064x" % (0xcb00 + height), "is_coinbase": True,
                               "block_height": height}],
             "coinbasevalue": 5_000_000_000, "curtime": 1_800_000_000}
 
