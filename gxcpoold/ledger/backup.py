@@ -30,6 +30,7 @@ from urllib.parse import quote
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import URL, make_url
 
+from gxcpoold.durable import fsync_directory
 from gxcpoold.ledger import migrate
 from gxcpoold.ledger.ledgerlock import LedgerLock
 from gxcpoold.ledger.meta import PAYOUTS_HALTED
@@ -110,7 +111,7 @@ def backup(db_path, target, *, keep=None, now=None, step_pages=STEP_PAGES):
             source.close()
         _fsync(tmp)
         os.replace(tmp, path)
-        _fsync_directory(os.path.dirname(path))
+        fsync_directory(os.path.dirname(path) or ".")
     except (sqlite3.Error, OSError) as e:
         _remove_temp(tmp)
         raise BackupError("backup of %s to %s failed: %s" % (db_path, path, e)) from None
@@ -168,7 +169,7 @@ def restore(backup_path, db_path, *, actor, now=None):
             _fsync(tmp)
             kept = _set_aside(db_path, now) if os.path.lexists(db_path) else None
             os.replace(tmp, db_path)
-            _fsync_directory(directory)
+            fsync_directory(directory or ".")
         except sqlite3.Error as e:
             _remove_temp(tmp)
             raise BackupError("%s is not a usable gxcpool database: %s" % (backup_path, e)) \
@@ -341,10 +342,3 @@ def _fsync(path):
     finally:
         os.close(fd)
 
-
-def _fsync_directory(directory):
-    fd = os.open(directory or ".", os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
