@@ -341,4 +341,3 @@ def _fsync(path):
         os.fsync(fd)
     finally:
         os.close(fd)
-
