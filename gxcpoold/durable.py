@@ -11,13 +11,26 @@ import os
 import threading
 
 
-def fsync_directory(directory):
-    """Make renames and new files in `directory` durable."""
-    fd = os.open(directory, os.O_RDONLY)
+def fsync_path(path):
+    """fsync a file (its data) or a directory (renames and new files in it) by name."""
+    fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def fsync_directory(directory):
+    """Make renames and new files in `directory` durable."""
+    fsync_path(directory)
+
+
+def unlink_if_present(path):
+    """Remove a file; one already gone is fine."""
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
 
 
 @contextlib.contextmanager

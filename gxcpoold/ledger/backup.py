@@ -30,7 +30,7 @@ from urllib.parse import quote
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import URL, make_url
 
-from gxcpoold.durable import fsync_directory
+from gxcpoold.durable import fsync_directory, fsync_path, unlink_if_present
 from gxcpoold.ledger import migrate
 from gxcpoold.ledger.ledgerlock import LedgerLock
 from gxcpoold.ledger.meta import PAYOUTS_HALTED
@@ -109,7 +109,7 @@ def backup(db_path, target, *, keep=None, now=None, step_pages=STEP_PAGES):
                 copy.close()
         finally:
             source.close()
-        _fsync(tmp)
+        fsync_path(tmp)
         os.replace(tmp, path)
         fsync_directory(os.path.dirname(path) or ".")
     except (sqlite3.Error, OSError) as e:
@@ -166,7 +166,7 @@ def restore(backup_path, db_path, *, actor, now=None):
             finally:
                 copy.close()
             _same_owner_and_mode(tmp, db_path)
-            _fsync(tmp)
+            fsync_path(tmp)
             kept = _set_aside(db_path, now) if os.path.lexists(db_path) else None
             os.replace(tmp, db_path)
             fsync_directory(directory or ".")
@@ -252,7 +252,7 @@ def _set_aside(db_path, now):
         os.link(db_path, kept)
     except OSError:               # no hard links here: a copy, fsynced
         shutil.copyfile(db_path, kept)
-        _fsync(kept)
+        fsync_path(kept)
     # The -wal and -shm belong to the old file; beside the new one they would be
     # read as its own.  After the checkpoint the -wal is empty; one that is not
     # (an unreadable database) stays with the kept copy.
@@ -260,7 +260,7 @@ def _set_aside(db_path, now):
     if os.path.exists(wal) and os.path.getsize(wal) > 0:
         os.replace(wal, kept + "-wal")
     for path in (wal, shm):
-        _unlink(path)
+        unlink_if_present(path)
     return kept
 
 
@@ -325,19 +325,4 @@ def _temp_file(directory, prefix) -> str:
 
 def _remove_temp(path):
     for suffix in ("", "-journal", "-wal", "-shm"):
-        _unlink(path + suffix)
-
-
-def _unlink(path):
-    try:
-        os.unlink(path)
-    except FileNotFoundError:
-        pass
-
-
-def _fsync(path):
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+        unlink_if_present(path + suffix)

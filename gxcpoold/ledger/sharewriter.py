@@ -24,7 +24,7 @@ from twisted.internet.threads import deferToThreadPool
 from twisted.logger import Logger
 from twisted.python.threadpool import ThreadPool
 
-from gxcpoold.durable import fsync_directory
+from gxcpoold.durable import fsync_directory, unlink_if_present
 from gxcpoold.events import EventHub
 from gxcpoold.ledger.schema import spill_replays
 from gxcpoold.ledger.sharestore import ShareStore, prune_stats
@@ -282,7 +282,7 @@ class ShareWriter(Service):
         del self._removed_ids[:len(removed)]
         self.written += count
         if item.path is not None:
-            _unlink(item.path)
+            unlink_if_present(item.path)
             # The removal must be durable before the id row may go (next batch).
             fsync_directory(self.journal.directory)
             self._removed_ids.append(file_id)
@@ -334,13 +334,6 @@ class _JournalThread(ThreadPool):
     @staticmethod
     def threadFactory(*args, **kw):
         return threading.Thread(*args, daemon=True, **kw)
-
-
-def _unlink(path):
-    try:
-        os.unlink(path)
-    except FileNotFoundError:
-        pass
 
 
 def _size(path):
